@@ -1,0 +1,47 @@
+// datapath/transport/datagram_port.h — the narrow interface to the network.
+//
+// The session layer reaches the world only through a datagram_port: the
+// kernel UDP port (udp_port.h), the AF_XDP port (later), or the simulated
+// lossy link of the tests (sim_link.h). A port is owned and used by one
+// thread (its shard or client thread).
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include "common/clock.h"
+#include "common/net_addr.h"
+
+namespace sluice::transport {
+
+struct rx_datagram {
+  net_addr peer;
+  std::span<const std::byte> data;
+};
+
+struct tx_datagram {
+  net_addr peer;
+  std::span<const std::byte> data;
+};
+
+class datagram_port {
+ public:
+  virtual ~datagram_port() = default;
+
+  // Fills up to out.size() datagrams without blocking; returns how many. The
+  // spans point into port-owned buffers that stay valid until the next call.
+  virtual std::size_t receive(std::span<rx_datagram> out) noexcept = 0;
+
+  // Queues the datagrams for transmission without blocking; returns how many
+  // were accepted. The rest are dropped (counted by the port): UDP may drop
+  // anyway, and the session layer retransmits. Data is copied before return.
+  virtual std::size_t send(std::span<const tx_datagram> in) noexcept = 0;
+
+  // Blocks until a datagram may be readable or `timeout` passes (adaptive
+  // idle). May return early. A port that cannot block returns at once.
+  virtual void wait(time_ns timeout) noexcept = 0;
+
+  virtual net_addr local_addr() const noexcept = 0;
+};
+
+}  // namespace sluice::transport

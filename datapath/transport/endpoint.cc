@@ -1,0 +1,310 @@
+#include "datapath/transport/endpoint.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace sluice::transport {
+
+namespace {
+std::uint32_t coarse_seconds(time_ns now) noexcept {
+  return static_cast<std::uint32_t>(now / k_ns_per_s) + 1;  // never 0 (0 = no cookie)
+}
+}  // namespace
+
+endpoint::endpoint(datagram_port& port, const clock& clk, const endpoint_config& cfg,
+                   session_handler& handler)
+    : _port(port),
+      _clock(clk),
+      _cfg(cfg),
+      _handler(handler),
+      _pool(cfg.session.max_datagram_sz, cfg.chunk_cnt),
+      _table(cfg.max_sessions),
+      _tx(port, cfg.session.max_datagram_sz, cfg.tx_burst),
+      _rx(cfg.rx_burst),
+      _cookie_key(random_siphash_key()),
+      _id_key(random_siphash_key()) {
+  const std::string err = _cfg.validate();
+  SLUICE_ASSERT(err.empty(), "endpoint_config must be validated by the caller");
+  _dirty.reserve(cfg.max_sessions);
+  _flushing.reserve(cfg.max_sessions);
+  _sessions.reserve(cfg.max_sessions);
+  _free.reserve(cfg.max_sessions);
+  for (std::uint32_t i = 0; i < cfg.max_sessions; ++i) {
+    _sessions.push_back(std::make_unique<session>(_pool, _clock, _cfg.session, _dirty));
+  }
+  for (auto it = _sessions.rbegin(); it != _sessions.rend(); ++it) _free.push_back(it->get());
+}
+
+endpoint::~endpoint() = default;
+
+session* endpoint::take_free() noexcept {
+  if (_free.empty()) return nullptr;
+  session* s = _free.back();
+  _free.pop_back();
+  ++_live;
+  return s;
+}
+
+std::uint64_t endpoint::cookie_mac(const net_addr& a, std::uint64_t nonce,
+                                   std::uint32_t ts) const noexcept {
+  std::byte buf[2 + 2 + 16 + 8 + 4];
+  std::memcpy(buf, &a.family, 2);
+  std::memcpy(buf + 2, &a.port, 2);
+  std::memcpy(buf + 4, a.ip.data(), 16);
+  std::memcpy(buf + 20, &nonce, 8);
+  std::memcpy(buf + 28, &ts, 4);
+  const std::uint64_t mac = siphash24(_cookie_key, buf);
+  return mac == 0 ? 1 : mac;  // 0 means "no cookie" on the wire
+}
+
+std::uint64_t endpoint::derive_session_id(const net_addr& a, std::uint64_t nonce) const noexcept {
+  std::byte buf[2 + 2 + 16 + 8];
+  std::memcpy(buf, &a.family, 2);
+  std::memcpy(buf + 2, &a.port, 2);
+  std::memcpy(buf + 4, a.ip.data(), 16);
+  std::memcpy(buf + 20, &nonce, 8);
+  const std::uint64_t id = siphash24(_id_key, buf);
+  return id == 0 ? 1 : id;
+}
+
+result<session*, errc> endpoint::connect(const net_addr& peer) noexcept {
+  if (peer.family == 0 || peer.port == 0) return unexpected{errc::bad_address};
+  session* s = take_free();
+  if (s == nullptr) {
+    ++_ctr.sessions_refused;
+    return unexpected{errc::limit_reached};
+  }
+  std::uint64_t nonce = 0;
+  while (nonce == 0) {
+    const std::uint64_t ctr = ++_nonce_ctr;
+    nonce = siphash24(_id_key, std::as_bytes(std::span{&ctr, 1}));
+  }
+  s->start_connecting(peer, nonce);
+  const time_ns now = _clock.now_ns();
+  s->connect_interval_ns = _cfg.session.connect_interval_ns;
+  s->connect_deadline_ns = now + _cfg.session.connect_timeout_ns;
+  send_connect(*s);
+  return s;
+}
+
+void endpoint::send_connect(session& s) noexcept {
+  wire::connect_body b{};
+  b.client_nonce = s.client_nonce();
+  b.cookie_mac = s.cookie_mac;
+  b.cookie_ts = s.cookie_ts;
+  b.max_datagram_sz = _cfg.session.max_datagram_sz;
+  b.recv_window = _cfg.session.recv_window;
+  b.max_message_sz = _cfg.session.max_message_sz;
+  auto buf = _tx.begin(s.peer());
+  const auto n = wire::encode_connect(buf, b);
+  SLUICE_ASSERT(n.ok(), "CONNECT from a validated config must encode");
+  _tx.commit(*n);
+  s.connect_next_ns = _clock.now_ns() + s.connect_interval_ns;
+  s.connect_interval_ns = std::min(s.connect_interval_ns * 2, k_ns_per_s);
+}
+
+void endpoint::send_reset(const net_addr& to, std::uint64_t id) noexcept {
+  const time_ns now = _clock.now_ns();
+  if (now - _reset_window_ns >= k_ns_per_s) {
+    _reset_window_ns = now;
+    _resets_in_window = 0;
+  }
+  if (_resets_in_window >= _cfg.resets_per_s) {
+    ++_ctr.resets_suppressed;
+    return;
+  }
+  ++_resets_in_window;
+  auto buf = _tx.begin(to);
+  const auto n = wire::encode_reset(buf, id, wire::reset_body{static_cast<std::uint16_t>(wire::status::reset), 0, 0});
+  SLUICE_ASSERT(n.ok(), "RESET must encode");
+  _tx.commit(*n);
+  ++_ctr.resets_sent;
+}
+
+session* endpoint::find_connecting(const net_addr& peer, std::uint64_t nonce) noexcept {
+  for (auto& s : _sessions) {
+    if (s->state() == session_state::connecting && s->peer() == peer &&
+        (nonce == 0 || s->client_nonce() == nonce)) {
+      return s.get();
+    }
+  }
+  return nullptr;
+}
+
+void endpoint::on_connect(const rx_datagram& d, const wire::connect_body& b) noexcept {
+  if (!_cfg.accept_inbound) {
+    ++_ctr.handshake_ignored;
+    return;
+  }
+  const time_ns now = _clock.now_ns();
+  const std::uint32_t now_ts = coarse_seconds(now);
+  if (b.cookie_mac == 0) {
+    // Stateless: everything needed to verify the reply is in the cookie.
+    const wire::challenge_body c{b.client_nonce, cookie_mac(d.peer, b.client_nonce, now_ts), now_ts, 0};
+    auto buf = _tx.begin(d.peer);
+    const auto n = wire::encode_challenge(buf, c);
+    SLUICE_ASSERT(n.ok(), "CHALLENGE must encode");
+    _tx.commit(*n);
+    ++_ctr.challenges_sent;
+    return;
+  }
+  const auto lifetime_s = static_cast<std::uint32_t>(_cfg.session.cookie_lifetime_ns / k_ns_per_s);
+  const bool fresh = b.cookie_ts <= now_ts && now_ts - b.cookie_ts <= lifetime_s;
+  if (!fresh || b.cookie_mac != cookie_mac(d.peer, b.client_nonce, b.cookie_ts)) {
+    ++_ctr.bad_cookie;
+    return;
+  }
+  const std::uint64_t id = derive_session_id(d.peer, b.client_nonce);
+  const wire::accept_body a{b.client_nonce, _cfg.session.max_datagram_sz, 0,
+                            _cfg.session.recv_window, _cfg.session.max_message_sz, 0};
+  if (session* existing = _table.find(id)) {
+    if (existing->peer() == d.peer && existing->client_nonce() == b.client_nonce) {
+      auto buf = _tx.begin(d.peer);  // our ACCEPT was lost: repeat it
+      _tx.commit(*wire::encode_accept(buf, id, a));
+    }
+    return;
+  }
+  session* s = take_free();
+  if (s == nullptr) {
+    ++_ctr.sessions_refused;
+    return;
+  }
+  s->start_connecting(d.peer, b.client_nonce);
+  _table.insert(id, s);
+  ++_ctr.sessions_opened;
+  auto buf = _tx.begin(d.peer);
+  const auto n = wire::encode_accept(buf, id, a);
+  SLUICE_ASSERT(n.ok(), "ACCEPT must encode");
+  _tx.commit(*n);
+  s->open(session::params{id, d.peer, b.max_datagram_sz, b.recv_window, b.max_message_sz}, _handler);
+}
+
+void endpoint::on_challenge(const rx_datagram& d, const wire::challenge_body& b) noexcept {
+  session* s = find_connecting(d.peer, b.client_nonce);
+  if (s == nullptr) {
+    ++_ctr.handshake_ignored;
+    return;
+  }
+  s->cookie_mac = b.cookie_mac;
+  s->cookie_ts = b.cookie_ts;
+  s->connect_interval_ns = _cfg.session.connect_interval_ns;
+  send_connect(*s);
+}
+
+void endpoint::on_accept(const rx_datagram& d, std::uint64_t id, const wire::accept_body& b) noexcept {
+  session* s = find_connecting(d.peer, b.client_nonce);
+  if (s == nullptr || _table.find(id) != nullptr) {
+    ++_ctr.handshake_ignored;  // duplicate ACCEPT, or not ours
+    return;
+  }
+  _table.insert(id, s);
+  ++_ctr.sessions_opened;
+  s->open(session::params{id, d.peer, b.max_datagram_sz, b.recv_window, b.max_message_sz}, _handler);
+}
+
+void endpoint::on_datagram(const rx_datagram& d) noexcept {
+  ++_ctr.datagrams_received;
+  const auto h = wire::decode_packet_header(d.data);
+  if (!h) {
+    ++_ctr.bad_header;
+    return;
+  }
+  const wire::bytes payload = d.data.subspan(wire::k_packet_header_sz);
+  switch (static_cast<wire::packet_kind>(h->kind)) {
+    case wire::packet_kind::data: {
+      session* s = _table.find(h->session_id);
+      if (s == nullptr) {
+        ++_ctr.unknown_session;
+        // Our ACCEPT may be in flight behind this DATA: no RESET while we
+        // are still connecting to that peer.
+        if (find_connecting(d.peer, 0) == nullptr) send_reset(d.peer, h->session_id);
+        return;
+      }
+      if (!(s->peer() == d.peer)) {
+        ++_ctr.wrong_source;
+        return;
+      }
+      s->on_packet(*h, payload);
+      return;
+    }
+    case wire::packet_kind::connect: {
+      const auto b = wire::decode_connect(payload);
+      if (!b) break;
+      return on_connect(d, *b);
+    }
+    case wire::packet_kind::challenge: {
+      const auto b = wire::decode_challenge(payload);
+      if (!b) break;
+      return on_challenge(d, *b);
+    }
+    case wire::packet_kind::accept: {
+      const auto b = wire::decode_accept(payload);
+      if (!b) break;
+      return on_accept(d, h->session_id, *b);
+    }
+    case wire::packet_kind::reset: {
+      if (!wire::decode_reset(payload)) break;
+      session* s = _table.find(h->session_id);
+      if (s != nullptr && s->peer() == d.peer) s->on_reset();
+      return;
+    }
+  }
+  ++_ctr.bad_header;
+}
+
+void endpoint::run_timers() noexcept {
+  const time_ns now = _clock.now_ns();
+  for (auto& sp : _sessions) {
+    session& s = *sp;
+    if (s.state() == session_state::connecting && s.id() == 0) {
+      if (now >= s.connect_deadline_ns) {
+        ++_ctr.connect_timeouts;
+        s.close(wire::status::timeout);
+      } else if (now >= s.connect_next_ns) {
+        send_connect(s);
+      }
+    } else {
+      s.on_timer();
+    }
+  }
+}
+
+void endpoint::reap(session& s) noexcept {
+  _handler.on_close(s, s.close_reason());
+  if (s.id() != 0) _table.erase(s.id());
+  s.recycle();
+  _free.push_back(&s);
+  --_live;
+  ++_ctr.sessions_closed;
+}
+
+std::size_t endpoint::poll() noexcept {
+  const std::uint64_t sent_before = _tx.sent_total();
+  const std::size_t n = _port.receive(_rx);
+  for (std::size_t i = 0; i < n; ++i) on_datagram(_rx[i]);
+
+  const time_ns now = _clock.now_ns();
+  if (now >= _next_timer_ns) {
+    run_timers();
+    _next_timer_ns = now + _cfg.timer_tick_ns;
+  }
+
+  // Sessions marked while we flush (handlers sending from on_close) land in
+  // _dirty again and go out on the next poll.
+  std::swap(_dirty, _flushing);
+  for (session* s : _flushing) {
+    s->flush(_tx);
+    if (s->state() == session_state::closed) reap(*s);
+  }
+  _flushing.clear();
+  _tx.flush();
+  return n + static_cast<std::size_t>(_tx.sent_total() - sent_before) + _dirty.size();
+}
+
+void endpoint::close_all(wire::status reason) noexcept {
+  for (auto& s : _sessions) {
+    if (s->state() == session_state::open || s->state() == session_state::connecting) s->close(reason);
+  }
+}
+
+}  // namespace sluice::transport

@@ -1,0 +1,68 @@
+#include "datapath/transport/sim_link.h"
+
+namespace sluice::transport {
+
+std::unique_ptr<sim_port> sim_network::make_port(std::uint16_t port) {
+  net_addr a = *net_addr::from_ip_port("127.0.0.1", port);
+  _inboxes.emplace_back(a, std::make_unique<inbox>());
+  return std::make_unique<sim_port>(*this, a, *_inboxes.back().second);
+}
+
+sim_network::inbox* sim_network::find_inbox(const net_addr& a) noexcept {
+  for (auto& [addr, box] : _inboxes) {
+    if (addr == a) return box.get();
+  }
+  return nullptr;
+}
+
+time_ns sim_network::next_delivery_ns() const noexcept {
+  time_ns next = -1;
+  for (const auto& [addr, box] : _inboxes) {
+    if (!box->empty() && (next < 0 || box->top().at < next)) next = box->top().at;
+  }
+  return next;
+}
+
+void sim_network::transmit(const net_addr& from, const tx_datagram& d) {
+  ++_ctr.sent;
+  inbox* box = find_inbox(d.peer);
+  if (box == nullptr || _rng.chance(_cfg.loss)) {
+    ++_ctr.dropped;
+    return;
+  }
+  const int copies = _rng.chance(_cfg.dup) ? 2 : 1;
+  if (copies == 2) ++_ctr.duplicated;
+  for (int c = 0; c < copies; ++c) {
+    time_ns at = _clock.now_ns() + _cfg.delay_ns;
+    if (_cfg.jitter_ns > 0) at += static_cast<time_ns>(_rng.below(static_cast<std::uint64_t>(_cfg.jitter_ns)));
+    if (_rng.chance(_cfg.reorder)) {
+      ++_ctr.reordered;
+      at += static_cast<time_ns>(_rng.below(static_cast<std::uint64_t>(4 * _cfg.delay_ns + 1)));
+    }
+    box->push(in_flight{at, _order++, from, std::vector<std::byte>(d.data.begin(), d.data.end())});
+  }
+}
+
+std::size_t sim_port::receive(std::span<rx_datagram> out) noexcept {
+  _held.clear();
+  const time_ns now = _net._clock.now_ns();
+  std::size_t n = 0;
+  while (n < out.size() && !_in.empty() && _in.top().at <= now) {
+    // priority_queue::top is const: copy out, then pop.
+    auto& top = const_cast<sim_network::in_flight&>(_in.top());
+    _held.push_back(std::move(top.data));
+    out[n].peer = top.from;
+    _in.pop();
+    ++n;
+  }
+  for (std::size_t i = 0; i < n; ++i) out[i].data = _held[i];
+  _net._ctr.delivered += n;
+  return n;
+}
+
+std::size_t sim_port::send(std::span<const tx_datagram> in) noexcept {
+  for (const auto& d : in) _net.transmit(_addr, d);
+  return in.size();
+}
+
+}  // namespace sluice::transport

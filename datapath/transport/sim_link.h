@@ -1,0 +1,88 @@
+// datapath/transport/sim_link.h — a deterministic lossy network for tests.
+//
+// sim_network joins any number of sim_ports. Each datagram sent is, by a
+// seeded PRNG, dropped (loss), delivered twice (dup), delayed by
+// delay + jitter, and sometimes held back further (reorder). Time is a
+// manual_clock the test advances, so a run is a pure function of its seed:
+// a failure replays exactly. Test and benchmark code only; single-threaded.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <queue>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/rng.h"
+#include "datapath/transport/datagram_port.h"
+
+namespace sluice::transport {
+
+struct sim_link_config {
+  double loss = 0.0;     // probability a datagram is dropped
+  double dup = 0.0;      // probability it is delivered twice
+  double reorder = 0.0;  // probability it is held back by up to 4 × delay
+  time_ns delay_ns = 50 * k_ns_per_us;
+  time_ns jitter_ns = 10 * k_ns_per_us;
+  std::uint64_t seed = 1;
+};
+
+struct sim_counters {
+  std::uint64_t sent = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t duplicated = 0;
+  std::uint64_t reordered = 0;
+  std::uint64_t delivered = 0;
+};
+
+class sim_port;
+
+class sim_network {
+ public:
+  sim_network(manual_clock& clk, const sim_link_config& cfg) : _clock(clk), _cfg(cfg), _rng(cfg.seed) {}
+  // A port with address 127.0.0.1:`port` (anything unique will do).
+  std::unique_ptr<sim_port> make_port(std::uint16_t port);
+  // Earliest pending delivery time, or -1 when nothing is in flight.
+  time_ns next_delivery_ns() const noexcept;
+  const sim_counters& counters() const noexcept { return _ctr; }
+  void set_loss(double loss) noexcept { _cfg.loss = loss; }
+
+ private:
+  friend class sim_port;
+  struct in_flight {
+    time_ns at;
+    std::uint64_t order;  // FIFO among equal times: determinism
+    net_addr from;
+    std::vector<std::byte> data;
+    bool operator>(const in_flight& o) const noexcept {
+      return at != o.at ? at > o.at : order > o.order;
+    }
+  };
+  using inbox = std::priority_queue<in_flight, std::vector<in_flight>, std::greater<>>;
+  void transmit(const net_addr& from, const tx_datagram& d);
+  inbox* find_inbox(const net_addr& a) noexcept;
+
+  manual_clock& _clock;
+  sim_link_config _cfg;
+  splitmix64 _rng;
+  std::uint64_t _order = 0;
+  std::vector<std::pair<net_addr, std::unique_ptr<inbox>>> _inboxes;
+  sim_counters _ctr;
+};
+
+class sim_port final : public datagram_port {
+ public:
+  sim_port(sim_network& net, const net_addr& addr, sim_network::inbox& in) : _net(net), _addr(addr), _in(in) {}
+  std::size_t receive(std::span<rx_datagram> out) noexcept override;
+  std::size_t send(std::span<const tx_datagram> in) noexcept override;
+  void wait(time_ns) noexcept override {}
+  net_addr local_addr() const noexcept override { return _addr; }
+
+ private:
+  sim_network& _net;
+  net_addr _addr;
+  sim_network::inbox& _in;
+  std::vector<std::vector<std::byte>> _held;  // data of the last receive()
+};
+
+}  // namespace sluice::transport

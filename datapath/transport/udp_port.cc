@@ -1,0 +1,135 @@
+#include "datapath/transport/udp_port.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace sluice::transport {
+
+std::unique_ptr<udp_port> udp_port::open(const udp_port_config& cfg, std::string& err) {
+  if (cfg.bind.family != AF_INET && cfg.bind.family != AF_INET6) {
+    err = "udp port: bind address is not IPv4 or IPv6";
+    return nullptr;
+  }
+  const int fd = ::socket(cfg.bind.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    err = "udp port: socket(): " + std::string(std::strerror(errno));
+    return nullptr;
+  }
+  // Ask for big buffers; as root, *FORCE lifts the sysctl ceiling.
+  const int bytes = cfg.socket_buffer_bytes;
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+  }
+  if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+  }
+  sockaddr_storage ss{};
+  const socklen_t len = cfg.bind.to_sockaddr(ss);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
+    err = "udp port: cannot bind " + cfg.bind.to_string() + ": " + std::strerror(errno);
+    ::close(fd);
+    return nullptr;
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+  return std::unique_ptr<udp_port>(
+      new udp_port(fd, cfg, net_addr::from_sockaddr(reinterpret_cast<const sockaddr*>(&bound))));
+}
+
+udp_port::udp_port(int fd, const udp_port_config& cfg, const net_addr& local)
+    : _fd(fd),
+      _cfg(cfg),
+      _local(local),
+      _rx_buf(std::make_unique<std::byte[]>(cfg.max_datagram_sz * cfg.burst)),
+      _rx_msgs(cfg.burst),
+      _rx_iov(cfg.burst),
+      _rx_addr(cfg.burst),
+      _tx_msgs(cfg.burst),
+      _tx_iov(cfg.burst),
+      _tx_addr(cfg.burst) {
+  for (std::uint32_t i = 0; i < cfg.burst; ++i) {
+    _rx_iov[i] = ::iovec{_rx_buf.get() + std::size_t{i} * cfg.max_datagram_sz, cfg.max_datagram_sz};
+  }
+}
+
+udp_port::~udp_port() { ::close(_fd); }
+
+std::size_t udp_port::receive(std::span<rx_datagram> out) noexcept {
+  const std::size_t want = std::min<std::size_t>(out.size(), _cfg.burst);
+  for (std::size_t i = 0; i < want; ++i) {
+    ::msghdr& h = _rx_msgs[i].msg_hdr;
+    h = ::msghdr{};
+    h.msg_name = &_rx_addr[i];
+    h.msg_namelen = sizeof(sockaddr_storage);
+    h.msg_iov = &_rx_iov[i];
+    h.msg_iovlen = 1;
+  }
+  ++_ctr.rx_syscalls;
+  const int n = ::recvmmsg(_fd, _rx_msgs.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
+  if (n <= 0) return 0;
+  std::size_t kept = 0;
+  for (int i = 0; i < n; ++i) {
+    const auto idx = static_cast<std::size_t>(i);
+    const ::mmsghdr& m = _rx_msgs[idx];
+    if (m.msg_hdr.msg_flags & MSG_TRUNC) {
+      ++_ctr.rx_truncated;
+      continue;
+    }
+    out[kept].peer = net_addr::from_sockaddr(reinterpret_cast<const sockaddr*>(&_rx_addr[idx]));
+    out[kept].data = {static_cast<const std::byte*>(_rx_iov[idx].iov_base), m.msg_len};
+    ++kept;
+  }
+  _ctr.rx_datagrams += kept;
+  return kept;
+}
+
+std::size_t udp_port::send(std::span<const tx_datagram> in) noexcept {
+  std::size_t done = 0;
+  std::size_t sent = 0;
+  while (done < in.size()) {
+    const std::size_t cnt = std::min<std::size_t>(in.size() - done, _cfg.burst);
+    for (std::size_t i = 0; i < cnt; ++i) {
+      const tx_datagram& d = in[done + i];
+      _tx_iov[i] = ::iovec{const_cast<std::byte*>(d.data.data()), d.data.size()};
+      ::msghdr& h = _tx_msgs[i].msg_hdr;
+      h = ::msghdr{};
+      h.msg_namelen = d.peer.to_sockaddr(_tx_addr[i]);
+      h.msg_name = &_tx_addr[i];
+      h.msg_iov = &_tx_iov[i];
+      h.msg_iovlen = 1;
+    }
+    ++_ctr.tx_syscalls;
+    const int n = ::sendmmsg(_fd, _tx_msgs.data(), static_cast<unsigned>(cnt), MSG_DONTWAIT);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+      sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+      _ctr.tx_dropped += in.size() - done;  // buffer full: the rest would fail too
+      break;
+    }
+    // An error for this one datagram (for example an unreachable address):
+    // drop it and go on with the rest.
+    ++_ctr.tx_dropped;
+    ++done;
+  }
+  _ctr.tx_datagrams += sent;
+  return sent;
+}
+
+void udp_port::wait(time_ns timeout) noexcept {
+  if (timeout <= 0) return;
+  ::pollfd p{_fd, POLLIN, 0};
+  const ::timespec ts{static_cast<time_t>(timeout / k_ns_per_s), static_cast<long>(timeout % k_ns_per_s)};
+  ::ppoll(&p, 1, &ts, nullptr);
+}
+
+}  // namespace sluice::transport
