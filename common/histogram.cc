@@ -12,7 +12,7 @@ int histogram::bucket_of(std::uint64_t v) noexcept {
   constexpr std::uint64_t sub = 1ULL << k_sub_bits;
   if (v < sub) return static_cast<int>(v);
   const int pow = 63 - std::countl_zero(v);
-  if (pow > k_max_pow) return k_bucket_cnt - 1;
+  if (pow > k_max_pow) return k_overflow;
   const int shift = pow - k_sub_bits;
   const auto within = static_cast<int>((v >> shift) & (sub - 1));
   return ((shift + 1) << k_sub_bits) + within;
@@ -57,7 +57,7 @@ std::uint64_t histogram::quantile(double q) const noexcept {
   std::uint64_t seen = 0;
   for (int i = 0; i < k_bucket_cnt; ++i) {
     seen += _buckets[static_cast<std::size_t>(i)];
-    if (seen >= rank) return std::min(bucket_upper(i), _max);
+    if (seen >= rank) return i == k_overflow ? _max : std::min(bucket_upper(i), _max);
   }
   return _max;
 }

@@ -15,7 +15,9 @@ class histogram {
  public:
   static constexpr int k_sub_bits = 5;
   static constexpr int k_max_pow = 40;  // values up to 2^40 (≈1100 s in ns)
-  static constexpr int k_bucket_cnt = (k_max_pow + 1) << k_sub_bits;
+  // Buckets up to 2^(k_max_pow+1), then one overflow bucket (reported as max()).
+  static constexpr int k_overflow = (k_max_pow - k_sub_bits + 2) << k_sub_bits;
+  static constexpr int k_bucket_cnt = k_overflow + 1;
 
   void record(std::uint64_t value) noexcept;
   void merge(const histogram& other) noexcept;

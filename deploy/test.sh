@@ -25,6 +25,11 @@ cmake --preset fuzz -DSLUICE_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
 cmake --build build/fuzz -j"$jobs"
 ctest --preset fuzz -L fuzz
 
+echo "== ASan + UBSan build, full test suite"
+cmake --preset asan >/dev/null
+cmake --build build/asan -j"$jobs"
+ctest --preset asan
+
 echo "== release build, full test suite"
 cmake --preset release >/dev/null
 cmake --build build/release -j"$jobs"

@@ -16,8 +16,9 @@ std::string session_config::validate() const {
   if (!pow2(recv_window) || recv_window > wire::k_window_max) {
     return "recv_window must be a power of two between 1 and " + std::to_string(wire::k_window_max);
   }
-  if (max_datagram_sz < wire::k_datagram_sz_min) {
-    return "max_datagram_sz must be at least " + std::to_string(wire::k_datagram_sz_min);
+  if (max_datagram_sz < wire::k_datagram_sz_min || max_datagram_sz > wire::k_datagram_sz_max) {
+    return "max_datagram_sz must be between " + std::to_string(wire::k_datagram_sz_min) + " and " +
+           std::to_string(wire::k_datagram_sz_max);
   }
   if (max_message_sz == 0 || max_message_sz > wire::k_message_sz_max) {
     return "max_message_sz must be between 1 and " + std::to_string(wire::k_message_sz_max);

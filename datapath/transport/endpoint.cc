@@ -103,7 +103,7 @@ void endpoint::send_connect(session& s) noexcept {
   s.connect_interval_ns = std::min(s.connect_interval_ns * 2, k_ns_per_s);
 }
 
-void endpoint::send_reset(const net_addr& to, std::uint64_t id) noexcept {
+void endpoint::send_reset(const net_addr& to, std::uint64_t id, wire::status reason) noexcept {
   const time_ns now = _clock.now_ns();
   if (now - _reset_window_ns >= k_ns_per_s) {
     _reset_window_ns = now;
@@ -115,7 +115,7 @@ void endpoint::send_reset(const net_addr& to, std::uint64_t id) noexcept {
   }
   ++_resets_in_window;
   auto buf = _tx.begin(to);
-  const auto n = wire::encode_reset(buf, id, wire::reset_body{static_cast<std::uint16_t>(wire::status::reset), 0, 0});
+  const auto n = wire::encode_reset(buf, id, wire::reset_body{static_cast<std::uint16_t>(reason), 0, 0});
   SLUICE_ASSERT(n.ok(), "RESET must encode");
   _tx.commit(*n);
   ++_ctr.resets_sent;
@@ -131,6 +131,16 @@ session* endpoint::find_connecting(const net_addr& peer, std::uint64_t nonce) no
   return nullptr;
 }
 
+void endpoint::send_challenge(const net_addr& to, std::uint64_t nonce, std::uint32_t ts) noexcept {
+  // Stateless: everything needed to verify the reply is in the cookie.
+  const wire::challenge_body c{nonce, cookie_mac(to, nonce, ts), ts, 0};
+  auto buf = _tx.begin(to);
+  const auto n = wire::encode_challenge(buf, c);
+  SLUICE_ASSERT(n.ok(), "CHALLENGE must encode");
+  _tx.commit(*n);
+  ++_ctr.challenges_sent;
+}
+
 void endpoint::on_connect(const rx_datagram& d, const wire::connect_body& b) noexcept {
   if (!_cfg.accept_inbound) {
     ++_ctr.handshake_ignored;
@@ -139,28 +149,27 @@ void endpoint::on_connect(const rx_datagram& d, const wire::connect_body& b) noe
   const time_ns now = _clock.now_ns();
   const std::uint32_t now_ts = coarse_seconds(now);
   if (b.cookie_mac == 0) {
-    // Stateless: everything needed to verify the reply is in the cookie.
-    const wire::challenge_body c{b.client_nonce, cookie_mac(d.peer, b.client_nonce, now_ts), now_ts, 0};
-    auto buf = _tx.begin(d.peer);
-    const auto n = wire::encode_challenge(buf, c);
-    SLUICE_ASSERT(n.ok(), "CHALLENGE must encode");
-    _tx.commit(*n);
-    ++_ctr.challenges_sent;
+    send_challenge(d.peer, b.client_nonce, now_ts);
     return;
   }
   const auto lifetime_s = static_cast<std::uint32_t>(_cfg.session.cookie_lifetime_ns / k_ns_per_s);
   const bool fresh = b.cookie_ts <= now_ts && now_ts - b.cookie_ts <= lifetime_s;
   if (!fresh || b.cookie_mac != cookie_mac(d.peer, b.client_nonce, b.cookie_ts)) {
     ++_ctr.bad_cookie;
+    // A stale (or forged) cookie gets a fresh challenge, still statelessly,
+    // so a slow initiator can finish instead of retrying a dead cookie.
+    send_challenge(d.peer, b.client_nonce, now_ts);
     return;
   }
   const std::uint64_t id = derive_session_id(d.peer, b.client_nonce);
   const wire::accept_body a{b.client_nonce, _cfg.session.max_datagram_sz, 0,
                             _cfg.session.recv_window, _cfg.session.max_message_sz, 0};
-  if (session* existing = _table.find(id)) {
+  if (session* existing = find(id)) {
     if (existing->peer() == d.peer && existing->client_nonce() == b.client_nonce) {
       auto buf = _tx.begin(d.peer);  // our ACCEPT was lost: repeat it
-      _tx.commit(*wire::encode_accept(buf, id, a));
+      const auto n = wire::encode_accept(buf, id, a);
+      SLUICE_ASSERT(n.ok(), "ACCEPT must encode");
+      _tx.commit(*n);
     }
     return;
   }
@@ -170,7 +179,7 @@ void endpoint::on_connect(const rx_datagram& d, const wire::connect_body& b) noe
     return;
   }
   s->start_connecting(d.peer, b.client_nonce);
-  _table.insert(id, s);
+  SLUICE_ASSERT(_table.insert(id, s), "session table sized for max_sessions");
   ++_ctr.sessions_opened;
   auto buf = _tx.begin(d.peer);
   const auto n = wire::encode_accept(buf, id, a);
@@ -193,11 +202,11 @@ void endpoint::on_challenge(const rx_datagram& d, const wire::challenge_body& b)
 
 void endpoint::on_accept(const rx_datagram& d, std::uint64_t id, const wire::accept_body& b) noexcept {
   session* s = find_connecting(d.peer, b.client_nonce);
-  if (s == nullptr || _table.find(id) != nullptr) {
+  if (s == nullptr || find(id) != nullptr) {
     ++_ctr.handshake_ignored;  // duplicate ACCEPT, or not ours
     return;
   }
-  _table.insert(id, s);
+  SLUICE_ASSERT(_table.insert(id, s), "session table sized for max_sessions");
   ++_ctr.sessions_opened;
   s->open(session::params{id, d.peer, b.max_datagram_sz, b.recv_window, b.max_message_sz}, _handler);
 }
@@ -212,12 +221,12 @@ void endpoint::on_datagram(const rx_datagram& d) noexcept {
   const wire::bytes payload = d.data.subspan(wire::k_packet_header_sz);
   switch (static_cast<wire::packet_kind>(h->kind)) {
     case wire::packet_kind::data: {
-      session* s = _table.find(h->session_id);
+      session* s = find(h->session_id);
       if (s == nullptr) {
         ++_ctr.unknown_session;
         // Our ACCEPT may be in flight behind this DATA: no RESET while we
         // are still connecting to that peer.
-        if (find_connecting(d.peer, 0) == nullptr) send_reset(d.peer, h->session_id);
+        if (find_connecting(d.peer, 0) == nullptr) send_reset(d.peer, h->session_id, wire::status::reset);
         return;
       }
       if (!(s->peer() == d.peer)) {
@@ -243,9 +252,10 @@ void endpoint::on_datagram(const rx_datagram& d) noexcept {
       return on_accept(d, h->session_id, *b);
     }
     case wire::packet_kind::reset: {
-      if (!wire::decode_reset(payload)) break;
-      session* s = _table.find(h->session_id);
-      if (s != nullptr && s->peer() == d.peer) s->on_reset();
+      const auto r = wire::decode_reset(payload);
+      if (!r) break;
+      session* s = find(h->session_id);
+      if (s != nullptr && s->peer() == d.peer) s->on_reset(static_cast<wire::status>(r->reason));
       return;
     }
   }
@@ -270,7 +280,14 @@ void endpoint::run_timers() noexcept {
 }
 
 void endpoint::reap(session& s) noexcept {
-  _handler.on_close(s, s.close_reason());
+  // A session ended by a protocol error tells its peer at once rather than
+  // leaving it to time out. A peer that is gone or reset us needs nothing.
+  const auto reason = s.close_reason();
+  if (s.failed() && !s.peer_reset() && s.id() != 0 && reason != wire::status::idle_timeout &&
+      reason != wire::status::retransmit_limit) {
+    send_reset(s.peer(), s.id(), reason);
+  }
+  _handler.on_close(s, reason);
   if (s.id() != 0) _table.erase(s.id());
   s.recycle();
   _free.push_back(&s);
@@ -288,6 +305,8 @@ std::size_t endpoint::poll() noexcept {
     run_timers();
     _next_timer_ns = now + _cfg.timer_tick_ns;
   }
+
+  _handler.on_rx_burst_done();
 
   // Sessions marked while we flush (handlers sending from on_close) land in
   // _dirty again and go out on the next poll.

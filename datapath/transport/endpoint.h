@@ -15,7 +15,7 @@
 // secret key, so a repeated ③ (lost ACCEPT) finds the same session and gets
 // the same ACCEPT: no half-open state is ever kept for an address that has
 // not proved it receives our datagrams. DATA for an unknown session gets a
-// RESET (rate-limited, smaller than what triggered it).
+// RESET (rate-limited; 32 bytes, never in answer to a RESET).
 //
 // poll() is one iteration of the owning thread's loop: receive a burst,
 // run sessions, fire timers, flush. Not thread-safe: one thread owns the
@@ -27,10 +27,10 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/flat_map.h"
 #include "common/siphash.h"
 #include "datapath/transport/datagram_port.h"
 #include "datapath/transport/session.h"
-#include "datapath/transport/session_table.h"
 #include "datapath/transport/tx_batch.h"
 
 namespace sluice::transport {
@@ -103,10 +103,15 @@ class endpoint {
   void on_challenge(const rx_datagram& d, const wire::challenge_body& b) noexcept;
   void on_accept(const rx_datagram& d, std::uint64_t id, const wire::accept_body& b) noexcept;
   void send_connect(session& s) noexcept;
-  void send_reset(const net_addr& to, std::uint64_t id) noexcept;
+  void send_reset(const net_addr& to, std::uint64_t id, wire::status reason) noexcept;
+  void send_challenge(const net_addr& to, std::uint64_t nonce, std::uint32_t ts) noexcept;
   std::uint64_t cookie_mac(const net_addr& a, std::uint64_t nonce, std::uint32_t ts) const noexcept;
   std::uint64_t derive_session_id(const net_addr& a, std::uint64_t nonce) const noexcept;
   session* find_connecting(const net_addr& peer, std::uint64_t nonce) noexcept;
+  session* find(std::uint64_t id) noexcept {
+    session** s = _table.find(id);
+    return s ? *s : nullptr;
+  }
   session* take_free() noexcept;
   void run_timers() noexcept;
   void reap(session& s) noexcept;
@@ -119,7 +124,7 @@ class endpoint {
   std::vector<session*> _dirty;  // sessions with something to flush or reap
   std::vector<std::unique_ptr<session>> _sessions;
   std::vector<session*> _free;
-  session_table _table;          // id → session, open sessions only
+  flat_map<session*> _table;     // id → session, open sessions only
   tx_batch _tx;
   std::vector<rx_datagram> _rx;
   siphash_key _cookie_key;

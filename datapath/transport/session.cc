@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/alloc_guard.h"
+
 namespace sluice::transport {
 
 using wire::frame_type;
@@ -23,7 +25,14 @@ const char* errc_name(errc e) noexcept {
 
 session::session(chunk_pool& pool, const clock& clk, const session_config& cfg,
                  std::vector<session*>& dirty) noexcept
-    : _pool(pool), _dirty(dirty), _clock(clk), _cfg(cfg) {}
+    : _pool(pool),
+      _dirty(dirty),
+      _clock(clk),
+      _cfg(cfg),
+      _tx(cfg.send_window),
+      _tx_mask(cfg.send_window - 1),
+      _rx(cfg.recv_window),
+      _rx_mask(cfg.recv_window - 1) {}
 
 session::~session() { recycle(); }
 
@@ -42,12 +51,11 @@ void session::open(const params& p, session_handler& h) noexcept {
   _handler = &h;
   _datagram_sz = std::min<std::uint16_t>(_cfg.max_datagram_sz, p.peer_max_datagram_sz);
   _window = std::min(_cfg.send_window, p.peer_recv_window);
-  _max_message_sz = p.peer_max_message_sz;
-  // Sized once per session slot; later sessions in the slot reuse the memory.
-  if (_tx.size() != _cfg.send_window) _tx.assign(_cfg.send_window, tx_slot{});
-  if (_rx.size() != _cfg.recv_window) _rx.assign(_cfg.recv_window, rx_slot{});
-  _tx_mask = _cfg.send_window - 1;
-  _rx_mask = _cfg.recv_window - 1;
+  // The largest body that fits the negotiated window as fragments.
+  const std::size_t chunk_body = std::size_t{_datagram_sz} - wire::k_packet_header_sz -
+                                 wire::k_frame_header_sz - sizeof(wire::fragment_fixed);
+  _max_message_sz = static_cast<std::uint32_t>(
+      std::min<std::size_t>(p.peer_max_message_sz, chunk_body * _window));
   _snd_una = _snd_tx = _snd_nxt = 0;
   _rcv_nxt = _rcv_high = 0;
   _rto = _cfg.rto_initial_ns;
@@ -153,12 +161,13 @@ void session::close(wire::status reason) noexcept {
 
 void session::fail(wire::status reason) noexcept {
   if (_state == session_state::closed) return;
+  _failed = true;
   _state = session_state::closed;
   _close_reason = reason;
   mark_dirty();  // the endpoint reaps closed sessions from the dirty list
 }
 
-void session::on_reset() noexcept {
+void session::on_reset(wire::status reason) noexcept {
   // The peer already sent its CLOSE and forgot the session before our last
   // ack reached it: the close is complete, not an error.
   if (_state == session_state::closing && _peer_closed) {
@@ -166,7 +175,8 @@ void session::on_reset() noexcept {
     mark_dirty();
     return;
   }
-  fail(wire::status::reset);
+  fail(reason == wire::status::ok ? wire::status::reset : reason);
+  _peer_reset = true;
 }
 
 void session::maybe_finish_close() noexcept {
@@ -395,6 +405,8 @@ void session::deliver(const wire::frame_view& f) noexcept {
       return deliver_fragment(f);
     default:
       if (_peer_closed) return;  // nothing may follow the peer's CLOSE
+      if (_reasm_sz != 0) return fail(wire::status::malformed);  // interleaved with fragments
+      if (f.body.size() > _cfg.max_message_sz) return fail(wire::status::too_large);
       ++_ctr.frames_delivered;
       _handler->on_frame(*this, f.type(), f.body);
   }
@@ -409,8 +421,12 @@ void session::deliver_fragment(const wire::frame_view& f) noexcept {
     if (h.offset != 0) return fail(wire::status::malformed);
     _reasm_type = h.inner_type;
     _reasm_total = h.total_sz;
-    // One allocation per session slot, on its first large message.
-    if (_reasm.size() < _cfg.max_message_sz) _reasm.resize(_cfg.max_message_sz);
+    // One allocation per session slot, on its first large message: outside
+    // the steady state, so the allocation guard allows it.
+    if (_reasm.size() < _cfg.max_message_sz) {
+      alloc_guard::allow allowed;
+      _reasm.resize(_cfg.max_message_sz);
+    }
   } else if (h.offset != _reasm_sz || h.inner_type != _reasm_type || h.total_sz != _reasm_total) {
     return fail(wire::status::malformed);
   }
@@ -458,9 +474,7 @@ void session::on_timer() noexcept {
 }
 
 void session::recycle() noexcept {
-  for (std::uint32_t seq = _snd_una; seq != _snd_nxt; ++seq) {
-    if (!_tx.empty()) release_slot(txs(seq));
-  }
+  for (std::uint32_t seq = _snd_una; seq != _snd_nxt; ++seq) release_slot(txs(seq));
   for (auto& slot : _rx) {
     if (slot.chunk != chunk_pool::k_none) _pool.give(slot.chunk);
     slot = rx_slot{};
@@ -475,7 +489,7 @@ void session::recycle() noexcept {
   _rcv_nxt = _rcv_high = 0;
   _blocked = _ack_owed = _ranges_owed = _nak_owed = false;
   _reasm_sz = 0;
-  _close_queued = _close_pending = _peer_closed = false;
+  _close_queued = _close_pending = _peer_closed = _failed = _peer_reset = false;
   _close_reason = wire::status::ok;
   _last_nak_ns = 0;
   _ctr = session_counters{};

@@ -62,6 +62,10 @@ class session_handler {
   virtual void on_frame(session& s, wire::frame_type type, wire::bytes body) noexcept = 0;
   // The window opened again after send() returned would_block.
   virtual void on_writable(session&) noexcept {}
+  // Called by endpoint::poll() once per iteration after the received burst
+  // and the timers were handled, before anything is flushed: the place to
+  // emit batched replies (ACKs) so they leave in this iteration's datagrams.
+  virtual void on_rx_burst_done() noexcept {}
   // The session is over (graceful close, timeout, reset, protocol error).
   // Last callback for this session; it is recycled after the call returns.
   virtual void on_close(session&, wire::status) noexcept {}
@@ -113,6 +117,10 @@ class session {
   time_ns srtt_ns() const noexcept { return _srtt; }
   time_ns rto_ns() const noexcept { return _rto; }
   const session_counters& counters() const noexcept { return _ctr; }
+  // Largest frame body that travels in one datagram (negotiated size).
+  std::size_t frame_body_max() const noexcept {
+    return std::size_t{_datagram_sz} - wire::k_packet_header_sz - wire::k_frame_header_sz;
+  }
   // Largest application frame body the peer accepts.
   std::uint32_t max_message_sz() const noexcept { return _max_message_sz; }
 
@@ -129,7 +137,8 @@ class session {
   void start_connecting(const net_addr& peer, std::uint64_t client_nonce) noexcept;
   void open(const params& p, session_handler& h) noexcept;
   void on_packet(const wire::packet_header& h, wire::bytes payload) noexcept;
-  void on_reset() noexcept;
+  // The peer sent RESET (`reason` from its body).
+  void on_reset(wire::status reason) noexcept;
   // Timers: retransmission, keepalive, idle timeout, close linger.
   void on_timer() noexcept;
   // Builds DATA datagrams for everything owed (acks, NAKs, frames).
@@ -141,6 +150,10 @@ class session {
   std::uint64_t client_nonce() const noexcept { return _client_nonce; }
   session_handler* handler() const noexcept { return _handler; }
   wire::status close_reason() const noexcept { return _close_reason; }
+  // Closed by an error (timeout, protocol error, reset), not a graceful close.
+  bool failed() const noexcept { return _failed; }
+  // Ended by the peer's RESET: the peer needs no word from us.
+  bool peer_reset() const noexcept { return _peer_reset; }
   // Handshake retransmission state (initiator), kept here to stay per-session.
   time_ns connect_next_ns = 0;
   time_ns connect_deadline_ns = 0;
@@ -239,6 +252,8 @@ class session {
   bool _close_queued = false;
   bool _close_pending = false;       // close() while the window was full
   bool _peer_closed = false;
+  bool _failed = false;
+  bool _peer_reset = false;
   wire::status _close_reason = wire::status::ok;
   std::uint64_t _ping_nonce = 0;
 

@@ -34,19 +34,19 @@ std::size_t session::write_ranges(std::span<std::byte> out, std::uint16_t& cnt) 
   std::size_t used = 0;
   std::byte body[sizeof(wire::ranges_fixed) + sizeof(present)];
   const auto emit = [&](wire::frame_type t, std::span<const wire::seq_range> ranges) {
-    if (ranges.empty()) return;
+    if (ranges.empty()) return false;
     const auto body_sz = wire::encode_ranges(body, ranges);
     SLUICE_ASSERT(body_sz.ok(), "ranges from the receive window must encode");
     const auto n = wire::encode_frame(out.subspan(used), t, 0, 0, wire::bytes{body, *body_sz});
-    if (!n) return;  // no room: the next datagram carries it
+    if (!n) return false;  // no room: the next datagram carries it
     used += *n;
     ++cnt;
+    return true;
   };
   if (_nak_owed) {
-    emit(wire::frame_type::nak, {missing, missing_cnt});
+    if (emit(wire::frame_type::nak, {missing, missing_cnt})) ++_ctr.naks_sent;
     _nak_owed = false;
     _last_nak_ns = _clock.now_ns();
-    ++_ctr.naks_sent;
   }
   emit(wire::frame_type::sack, {present, present_cnt});
   return used;

@@ -148,7 +148,7 @@ wresult<fragment_view> decode_fragment(bytes body) noexcept {
     return fail(errc::bad_field);
   }
   if (f->total_sz == 0) return fail(errc::bad_field);
-  if (f->total_sz > k_message_sz_max + 64) return fail(errc::too_large);
+  if (f->total_sz > k_message_sz_max) return fail(errc::too_large);
   if (extra == 0 || f->offset >= f->total_sz || extra > f->total_sz - f->offset) {
     return fail(errc::bad_length);
   }
@@ -191,6 +191,7 @@ wresult<queue_opened_fixed> decode_queue_opened(bytes body) noexcept {
   const auto f = exact<queue_opened_fixed>(body);
   if (!f) return f;
   if (f->reserved0 != 0 || !status_ok(f->status)) return fail(errc::bad_field);
+  if (f->max_message_sz > k_message_sz_max) return fail(errc::too_large);
   return f;
 }
 

@@ -16,6 +16,7 @@ wresult<packet_header> decode_packet_header(bytes datagram) noexcept {
   switch (static_cast<packet_kind>(h.kind)) {
     case packet_kind::data:
       if (h.session_id == 0) return fail(errc::bad_field);
+      if ((h.flags & k_pflag_ack_valid) == 0 && h.ack_seq != 0) return fail(errc::bad_field);
       if (h.frame_cnt == 0 && h.payload_sz != 0) return fail(errc::bad_length);
       if (h.frame_cnt > h.payload_sz / k_frame_header_sz) return fail(errc::bad_length);
       return h;
@@ -65,7 +66,7 @@ wresult<std::size_t> encode_handshake(mut_bytes out, packet_kind kind, std::uint
 wresult<connect_body> decode_connect(bytes payload) noexcept {
   if (payload.size() != sizeof(connect_body)) return fail(errc::bad_length);
   const auto b = load<connect_body>(payload);
-  if (b.reserved0 != 0) return fail(errc::bad_field);
+  if (b.reserved0 != 0 || b.client_nonce == 0) return fail(errc::bad_field);
   for (auto p : b.padding) {
     if (p != 0) return fail(errc::bad_field);
   }
@@ -80,14 +81,16 @@ wresult<connect_body> decode_connect(bytes payload) noexcept {
 wresult<challenge_body> decode_challenge(bytes payload) noexcept {
   if (payload.size() != sizeof(challenge_body)) return fail(errc::bad_length);
   const auto b = load<challenge_body>(payload);
-  if (b.reserved0 != 0 || b.cookie_ts == 0) return fail(errc::bad_field);
+  if (b.reserved0 != 0 || b.cookie_ts == 0 || b.cookie_mac == 0 || b.client_nonce == 0) {
+    return fail(errc::bad_field);
+  }
   return b;
 }
 
 wresult<accept_body> decode_accept(bytes payload) noexcept {
   if (payload.size() != sizeof(accept_body)) return fail(errc::bad_length);
   const auto b = load<accept_body>(payload);
-  if (b.reserved0 != 0 || b.reserved1 != 0) return fail(errc::bad_field);
+  if (b.reserved0 != 0 || b.reserved1 != 0 || b.client_nonce == 0) return fail(errc::bad_field);
   if (!datagram_ok(b.max_datagram_sz) || !window_ok(b.recv_window) ||
       !message_ok(b.max_message_sz)) {
     return fail(errc::bad_field);
@@ -106,7 +109,7 @@ wresult<std::size_t> encode_connect(mut_bytes out, const connect_body& b) noexce
   connect_body c = b;
   c.reserved0 = 0;
   std::memset(c.padding, 0, sizeof c.padding);
-  if (!datagram_ok(c.max_datagram_sz) || !window_ok(c.recv_window) ||
+  if (c.client_nonce == 0 || !datagram_ok(c.max_datagram_sz) || !window_ok(c.recv_window) ||
       !message_ok(c.max_message_sz) || ((c.cookie_mac == 0) != (c.cookie_ts == 0))) {
     return fail(errc::bad_field);
   }
@@ -116,7 +119,7 @@ wresult<std::size_t> encode_connect(mut_bytes out, const connect_body& b) noexce
 wresult<std::size_t> encode_challenge(mut_bytes out, const challenge_body& b) noexcept {
   challenge_body c = b;
   c.reserved0 = 0;
-  if (c.cookie_ts == 0) return fail(errc::bad_field);
+  if (c.cookie_ts == 0 || c.cookie_mac == 0 || c.client_nonce == 0) return fail(errc::bad_field);
   return encode_handshake(out, packet_kind::challenge, 0, c);
 }
 
@@ -125,7 +128,7 @@ wresult<std::size_t> encode_accept(mut_bytes out, std::uint64_t session_id,
   accept_body a = b;
   a.reserved0 = 0;
   a.reserved1 = 0;
-  if (session_id == 0 || !datagram_ok(a.max_datagram_sz) || !window_ok(a.recv_window) ||
+  if (session_id == 0 || a.client_nonce == 0 || !datagram_ok(a.max_datagram_sz) || !window_ok(a.recv_window) ||
       !message_ok(a.max_message_sz)) {
     return fail(errc::bad_field);
   }

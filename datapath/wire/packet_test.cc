@@ -176,6 +176,14 @@ TEST(packet_header, rejects_non_zero_reserved_header_fields_in_handshakes) {
   }
 }
 
+TEST(packet_header, rejects_ack_seq_without_ack_valid_flag) {
+  auto h = header(packet_kind::data, k_session, 0);
+  h.ack_seq = 1;
+  EXPECT_EQ(header_err(h), errc::bad_field);
+  h.flags = k_pflag_ack_valid;
+  EXPECT_EQ(header_err(h), errc{});
+}
+
 TEST(packet_header, enforces_session_id_rules) {
   EXPECT_EQ(header_err(header(packet_kind::data, 0, 0)), errc::bad_field);
   for (const auto& c : k_handshakes) {
@@ -196,6 +204,7 @@ errc body_err(Body b, Decode decode, Mutate mutate) {
 TEST(handshake, connect_rejects_reserved_and_out_of_range_fields) {
   const auto bad = [](auto mutate) { return body_err(valid_connect(), decode_connect, mutate); };
   EXPECT_EQ(bad([](connect_body& c) { c.reserved0 = 1; }), errc::bad_field);
+  EXPECT_EQ(bad([](connect_body& c) { c.client_nonce = 0; }), errc::bad_field);
   for (std::size_t i = 0; i < sizeof(connect_body::padding); ++i) {
     EXPECT_EQ(bad([i](connect_body& c) { c.padding[i] = 0x80; }), errc::bad_field) << i;
   }
@@ -222,16 +231,19 @@ TEST(handshake, connect_rejects_datagram_size_above_the_protocol_maximum) {
   EXPECT_EQ(bad([](connect_body& c) { c.max_datagram_sz = 0xFFFF; }), errc::bad_field);
 }
 
-TEST(handshake, challenge_rejects_reserved_and_zero_timestamp) {
+TEST(handshake, challenge_rejects_reserved_and_zero_cookie_or_nonce) {
   const auto bad = [](auto mutate) { return body_err(valid_challenge(), decode_challenge, mutate); };
   EXPECT_EQ(bad([](challenge_body& c) { c.reserved0 = 1; }), errc::bad_field);
   EXPECT_EQ(bad([](challenge_body& c) { c.cookie_ts = 0; }), errc::bad_field);
+  EXPECT_EQ(bad([](challenge_body& c) { c.cookie_mac = 0; }), errc::bad_field);
+  EXPECT_EQ(bad([](challenge_body& c) { c.client_nonce = 0; }), errc::bad_field);
 }
 
 TEST(handshake, accept_rejects_reserved_and_out_of_range_fields) {
   const auto bad = [](auto mutate) { return body_err(valid_accept(), decode_accept, mutate); };
   EXPECT_EQ(bad([](accept_body& a) { a.reserved0 = 1; }), errc::bad_field);
   EXPECT_EQ(bad([](accept_body& a) { a.reserved1 = 1u << 31; }), errc::bad_field);
+  EXPECT_EQ(bad([](accept_body& a) { a.client_nonce = 0; }), errc::bad_field);
   EXPECT_EQ(bad([](accept_body& a) { a.recv_window = 0; }), errc::bad_field);
   EXPECT_EQ(bad([](accept_body& a) { a.recv_window = k_window_max + 1; }), errc::bad_field);
   EXPECT_EQ(bad([](accept_body& a) { a.max_datagram_sz = k_datagram_sz_min - 1; }), errc::bad_field);
@@ -267,12 +279,21 @@ TEST(handshake, encoders_refuse_values_a_decoder_would_reject) {
   c = valid_connect();
   c.cookie_ts = 9;  // ts without mac
   EXPECT_EQ(err_of(encode_connect(out, c)), errc::bad_field);
+  c = valid_connect();
+  c.client_nonce = 0;
+  EXPECT_EQ(err_of(encode_connect(out, c)), errc::bad_field);
   auto ch = valid_challenge();
   ch.cookie_ts = 0;
+  EXPECT_EQ(err_of(encode_challenge(out, ch)), errc::bad_field);
+  ch = valid_challenge();
+  ch.cookie_mac = 0;
   EXPECT_EQ(err_of(encode_challenge(out, ch)), errc::bad_field);
   EXPECT_EQ(err_of(encode_accept(out, 0, valid_accept())), errc::bad_field);
   auto a = valid_accept();
   a.max_message_sz = 0;
+  EXPECT_EQ(err_of(encode_accept(out, k_session, a)), errc::bad_field);
+  a = valid_accept();
+  a.client_nonce = 0;
   EXPECT_EQ(err_of(encode_accept(out, k_session, a)), errc::bad_field);
   EXPECT_EQ(err_of(encode_reset(out, 0, valid_reset())), errc::bad_field);
   auto r = valid_reset();

@@ -42,6 +42,10 @@ wstatus validate_properties(bytes block) noexcept {
     if (!value_size_ok(static_cast<property_type>(e.type), e.value_sz)) return fail(errc::bad_field);
     const std::size_t need = sizeof(property_entry_fixed) + e.key_sz + e.value_sz;
     if (rest.size() < need) return fail(errc::bad_length);
+    if (static_cast<property_type>(e.type) == property_type::boolean) {
+      const auto v = rest[sizeof(property_entry_fixed) + e.key_sz];
+      if (v != std::byte{0} && v != std::byte{1}) return fail(errc::bad_field);
+    }
     keys[i] = as_string(rest.subspan(sizeof(property_entry_fixed), e.key_sz));
     for (std::uint16_t j = 0; j < i; ++j) {
       if (keys[j] == keys[i]) return fail(errc::bad_field);  // duplicate key

@@ -50,7 +50,7 @@ TEST(validate_properties, rejects_truncated_header_and_entries) {
   const buf block = raw_block{}.entry("key", k_int32, 4).entry("s", k_string, 5).build();
   ASSERT_EQ(validate_err(block), errc{});
   for (std::size_t n = 1; n < sizeof(properties_fixed); ++n) {
-    EXPECT_EQ(validate_err(buf(block.begin(), block.begin() + static_cast<std::ptrdiff_t>(n))), errc::truncated);
+    EXPECT_EQ(err_of(validate_properties(bytes{block}.first(n))), errc::truncated) << n;
   }
   // Each shorter block declares two entries: a cut inside an entry header is
   // truncated, a cut inside a key or value runs past the end (bad_length).
@@ -58,9 +58,8 @@ TEST(validate_properties, rejects_truncated_header_and_entries) {
   for (std::size_t n = sizeof(properties_fixed); n < block.size(); ++n) {
     const bool in_header = (n >= sizeof(properties_fixed) && n < sizeof(properties_fixed) + 4) ||
                            (n >= second && n < second + 4);
-    EXPECT_EQ(validate_err(buf(block.begin(), block.begin() + static_cast<std::ptrdiff_t>(n))),
-              in_header ? errc::truncated : errc::bad_length)
-        << n;
+    const errc want = in_header ? errc::truncated : errc::bad_length;
+    EXPECT_EQ(err_of(validate_properties(bytes{block}.first(n))), want) << n;
   }
   EXPECT_EQ(validate_err(raw_block{}.entry("a", k_bool, 1).build(2)), errc::truncated);  // cnt says 2
 }
@@ -84,13 +83,14 @@ TEST(validate_properties, rejects_bad_keys) {
 }
 
 TEST(validate_properties, rejects_duplicate_keys) {
-  EXPECT_EQ(validate_err(raw_block{}.entry("dup", k_bool, 1).entry("dup", k_int32, 4).build()), errc::bad_field);
+  EXPECT_EQ(validate_err(raw_block{}.entry("dup", k_bool, 1).entry("dup", k_int32, 4).build()),
+            errc::bad_field);
   EXPECT_EQ(validate_err(raw_block{}.entry("a", k_bool, 1).entry("b", k_bool, 1).entry("a", k_bool, 1).build()),
             errc::bad_field);
   EXPECT_EQ(validate_err(raw_block{}.entry("a", k_bool, 1).entry("ab", k_bool, 1).build()), errc{});
 }
 
-TEST(validate_properties, rejects_unknown_types_and_wrong_value_sizes) {
+TEST(validate_properties, rejects_unknown_types_wrong_value_sizes_and_non_boolean_bytes) {
   for (std::uint8_t t : {std::uint8_t{0}, std::uint8_t{6}, std::uint8_t{0xFF}}) {
     EXPECT_EQ(validate_err(raw_block{}.entry("t", t, 1).build()), errc::bad_field) << int{t};
   }
@@ -103,6 +103,10 @@ TEST(validate_properties, rejects_unknown_types_and_wrong_value_sizes) {
   for (std::size_t sz : {std::size_t{0}, std::size_t{4}, std::size_t{16}}) {
     EXPECT_EQ(validate_err(raw_block{}.entry("l", k_int64, sz).build()), errc::bad_field) << sz;
   }
+  for (std::uint8_t v : {std::uint8_t{2}, std::uint8_t{0x80}, std::uint8_t{0xFF}}) {
+    EXPECT_EQ(validate_err(raw_block{}.entry("b", k_bool, 1, v).build()), errc::bad_field) << int{v};
+  }
+  EXPECT_EQ(validate_err(raw_block{}.entry("b", k_bool, 1, 0).build()), errc{});
   EXPECT_EQ(validate_err(raw_block{}.entry("s", k_string, 0).build()), errc{});  // empty string is fine
 }
 
@@ -114,7 +118,8 @@ TEST(validate_properties, rejects_too_many_and_too_large) {
   over.entry("one-more", k_bool, 1);
   EXPECT_EQ(validate_err(over.build()), errc::too_large);
 
-  const std::size_t value_sz = k_properties_sz_max - sizeof(properties_fixed) - sizeof(property_entry_fixed) - 1;
+  constexpr std::size_t head_sz = sizeof(properties_fixed) + sizeof(property_entry_fixed) + 1;  // key "s"
+  const std::size_t value_sz = k_properties_sz_max - head_sz;
   EXPECT_EQ(validate_err(raw_block{}.entry("s", k_string, value_sz).build()), errc{});  // exactly 4096
   EXPECT_EQ(validate_err(raw_block{}.entry("s", k_string, value_sz + 1).build()), errc::too_large);
 }

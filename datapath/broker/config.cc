@@ -1,0 +1,348 @@
+#include "datapath/broker/config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#define TOML_EXCEPTIONS 1
+#include <toml++/toml.h>
+
+#include "common/net_addr.h"
+
+namespace sluice::broker {
+
+const char* const k_default_config = R"(# sluice-broker embedded default: one node on loopback
+[node]
+id = 1
+listen = "127.0.0.1"
+base_port = 7600
+
+[shards]
+count = 2
+idle = "adaptive"
+
+[[domain]]
+name = "prio"
+mode = "priority"
+
+[[domain]]
+name = "fan"
+mode = "fanout"
+app_ids = ["audit", "billing"]
+
+[[domain]]
+name = "bcast"
+mode = "broadcast"
+)";
+
+const char* to_string(domain_mode m) noexcept {
+  switch (m) {
+    case domain_mode::priority: return "priority";
+    case domain_mode::fanout: return "fanout";
+    case domain_mode::broadcast: return "broadcast";
+  }
+  return "?";
+}
+
+const char* to_string(idle_policy p) noexcept { return p == idle_policy::busy ? "busy" : "adaptive"; }
+
+const domain_config* broker_config::find_domain(std::string_view name) const noexcept {
+  for (const auto& d : domains) {
+    if (d.name == name) return &d;
+  }
+  return nullptr;
+}
+
+namespace {
+
+// One table of the file: typed getters that range-check and remember which
+// keys were used, so finish() can reject the unknown ones.
+class section {
+ public:
+  section(std::string_view source, const toml::table* t, std::string prefix, std::string& err)
+      : _source(source), _t(t), _prefix(std::move(prefix)), _err(err) {}
+
+  template <class T>
+  void integer(const char* key, T& out, std::int64_t lo, std::int64_t hi) {
+    const toml::node* n = get(key);
+    if (n == nullptr) return;
+    const auto v = n->value<std::int64_t>();
+    if (!v || !n->is_integer()) return fail(n, key, "must be an integer");
+    if (*v < lo || *v > hi) {
+      return fail(n, key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    }
+    out = static_cast<T>(*v);
+  }
+  void string(const char* key, std::string& out) {
+    const toml::node* n = get(key);
+    if (n == nullptr) return;
+    if (!n->is_string()) return fail(n, key, "must be a string");
+    out = *n->value<std::string>();
+  }
+  template <class E, std::size_t N>
+  void choice(const char* key, E& out, const std::pair<const char*, E> (&options)[N]) {
+    const toml::node* n = get(key);
+    if (n == nullptr) return;
+    const auto v = n->value<std::string>();
+    std::string allowed;
+    for (const auto& [name, value] : options) {
+      if (v && *v == name) {
+        out = value;
+        return;
+      }
+      allowed += std::string(allowed.empty() ? "" : " or ") + "\"" + name + "\"";
+    }
+    fail(n, key, "must be " + allowed);
+  }
+  void strings(const char* key, std::vector<std::string>& out) {
+    const toml::node* n = get(key);
+    if (n == nullptr) return;
+    const toml::array* a = n->as_array();
+    if (a == nullptr) return fail(n, key, "must be an array of strings");
+    out.clear();
+    for (const auto& e : *a) {
+      if (!e.is_string()) return fail(&e, key, "must be an array of strings");
+      out.push_back(*e.value<std::string>());
+    }
+  }
+  void integers(const char* key, std::vector<int>& out, int lo, int hi) {
+    const toml::node* n = get(key);
+    if (n == nullptr) return;
+    const toml::array* a = n->as_array();
+    if (a == nullptr) return fail(n, key, "must be an array of integers");
+    out.clear();
+    for (const auto& e : *a) {
+      const auto v = e.value<std::int64_t>();
+      if (!e.is_integer() || !v || *v < lo || *v > hi) {
+        return fail(&e, key, "must hold integers between " + std::to_string(lo) + " and " + std::to_string(hi));
+      }
+      out.push_back(static_cast<int>(*v));
+    }
+  }
+  // Rejects keys nobody asked for.
+  void finish() {
+    if (_t == nullptr) return;
+    for (const auto& [k, v] : *_t) {
+      if (_used.count(std::string(k.str())) == 0) fail(&v, std::string(k.str()).c_str(), "unknown setting");
+    }
+  }
+  void fail(const toml::node* n, const char* key, const std::string& why) {
+    if (!_err.empty()) return;  // first error wins
+    const auto line = n ? n->source().begin.line : 0;
+    _err = std::string(_source) + ":" + std::to_string(line) + ": " + _prefix + key + ": " + why;
+  }
+
+ private:
+  const toml::node* get(const char* key) {
+    _used.insert(key);
+    return _t ? _t->get(key) : nullptr;
+  }
+  std::string_view _source;
+  const toml::table* _t;
+  std::string _prefix;
+  std::string& _err;
+  std::set<std::string> _used;
+};
+
+void read_domain(std::string_view source, const toml::table& t, std::size_t idx, broker_config& cfg,
+                 std::string& err) {
+  domain_config d;
+  section s(source, &t, "domain[" + std::to_string(idx) + "].", err);
+  s.string("name", d.name);
+  s.choice("mode", d.mode,
+           {std::pair{"priority", domain_mode::priority}, std::pair{"fanout", domain_mode::fanout},
+            std::pair{"broadcast", domain_mode::broadcast}});
+  s.choice("storage", d.storage, {std::pair{"memory", storage_kind::memory}, std::pair{"disk", storage_kind::disk}});
+  s.strings("app_ids", d.app_ids);
+  s.integer("max_messages", d.max_messages, 1, 1'000'000'000);
+  s.integer("max_bytes", d.max_bytes, 1, std::int64_t{1} << 50);
+  std::int64_t ttl_ms = 0;
+  s.integer("message_ttl_ms", ttl_ms, 0, std::int64_t{365} * 24 * 3600 * 1000);
+  d.message_ttl_ns = ttl_ms * k_ns_per_ms;
+  s.finish();
+  if (!err.empty()) return;
+  const auto line = t.source().begin.line;
+  const auto here = std::string(source) + ":" + std::to_string(line) + ": domain[" + std::to_string(idx) + "]";
+  const bool name_ok = !d.name.empty() && d.name.size() <= 64 &&
+                       d.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
+                           std::string::npos;
+  if (!name_ok) {
+    err = here + ".name: required; 1-64 characters of [A-Za-z0-9_.-]";
+  } else if (cfg.find_domain(d.name) != nullptr) {
+    err = here + ".name: domain \"" + d.name + "\" is defined twice";
+  } else if (d.storage == storage_kind::disk) {
+    err = here + ".storage: \"disk\" domains need the journal, which this build does not have yet; use \"memory\"";
+  } else if (d.mode == domain_mode::fanout && (d.app_ids.empty() || d.app_ids.size() > k_app_ids_max)) {
+    err = here + ".app_ids: a fanout domain needs 1 to " + std::to_string(k_app_ids_max) + " app ids";
+  } else if (d.mode != domain_mode::fanout && !d.app_ids.empty()) {
+    err = here + ".app_ids: only fanout domains have app ids";
+  } else {
+    for (std::size_t i = 0; i < d.app_ids.size() && err.empty(); ++i) {
+      const auto& a = d.app_ids[i];
+      if (a.empty() || a.size() > wire::k_app_id_sz_max) {
+        err = here + ".app_ids: each app id is 1 to 64 bytes";
+      }
+      for (std::size_t j = 0; j < i; ++j) {
+        if (d.app_ids[j] == a) err = here + ".app_ids: \"" + a + "\" appears twice";
+      }
+    }
+  }
+  if (err.empty()) cfg.domains.push_back(std::move(d));
+}
+
+}  // namespace
+
+std::optional<broker_config> parse_config(std::string_view text, std::string_view source, std::string& err) {
+  err.clear();
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    err = std::string(source) + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description());
+    return std::nullopt;
+  }
+  broker_config cfg;
+  cfg.source = std::string(source);
+
+  section top(source, &root, "", err);
+  const auto table_of = [&](const char* key) -> const toml::table* {
+    const toml::node* n = root.get(key);
+    if (n != nullptr && !n->is_table()) top.fail(n, key, "must be a table ([" + std::string(key) + "])");
+    return n ? n->as_table() : nullptr;
+  };
+
+  section node(source, table_of("node"), "node.", err);
+  node.integer("id", cfg.node_id, 1, 65535);
+  node.string("listen", cfg.listen);
+  node.integer("base_port", cfg.base_port, 1, 65535);
+  node.finish();
+
+  section shards(source, table_of("shards"), "shards.", err);
+  shards.integer("count", cfg.shard_cnt, 1, 64);
+  shards.integers("cores", cfg.cores, 0, 4095);
+  shards.choice("idle", cfg.idle, {std::pair{"adaptive", idle_policy::adaptive}, std::pair{"busy", idle_policy::busy}});
+  std::int64_t spin_us = cfg.spin_ns / k_ns_per_us;
+  shards.integer("spin_us", spin_us, 0, 1'000'000);
+  cfg.spin_ns = spin_us * k_ns_per_us;
+  shards.finish();
+
+  section limits(source, table_of("limits"), "limits.", err);
+  limits.integer("max_sessions", cfg.max_sessions, 1, 65536);
+  limits.integer("chunk_cnt", cfg.chunk_cnt, 1024, 1 << 24);
+  std::int64_t mem_mb = static_cast<std::int64_t>(cfg.message_memory_bytes >> 20);
+  limits.integer("message_memory_mb", mem_mb, 16, 1 << 20);
+  cfg.message_memory_bytes = static_cast<std::uint64_t>(mem_mb) << 20;
+  limits.integer("max_queues", cfg.max_queues, 1, 1 << 20);
+  limits.integer("max_consumers", cfg.max_consumers, 1, 1 << 22);
+  limits.integer("max_message_slots", cfg.max_message_slots, 1024, 1 << 28);
+  limits.finish();
+
+  section sess(source, table_of("session"), "session.", err);
+  auto& sc = cfg.session;
+  sess.integer("send_window", sc.send_window, 1, wire::k_window_max);
+  sess.integer("recv_window", sc.recv_window, 1, wire::k_window_max);
+  sess.integer("max_datagram_sz", sc.max_datagram_sz, wire::k_datagram_sz_min, wire::k_datagram_sz_max);
+  sess.integer("max_message_sz", sc.max_message_sz, 1, wire::k_message_sz_max);
+  std::int64_t idle_ms = sc.idle_timeout_ns / k_ns_per_ms;
+  std::int64_t keepalive_ms = sc.keepalive_ns / k_ns_per_ms;
+  sess.integer("idle_timeout_ms", idle_ms, 10, 3'600'000);
+  sess.integer("keepalive_ms", keepalive_ms, 1, 3'600'000);
+  sc.idle_timeout_ns = idle_ms * k_ns_per_ms;
+  sc.keepalive_ns = keepalive_ms * k_ns_per_ms;
+  sess.finish();
+
+  section debug(source, table_of("debug"), "debug.", err);
+  debug.choice("alloc_guard", cfg.alloc_guard,
+               {std::pair{"off", alloc_guard::mode::off}, std::pair{"count", alloc_guard::mode::count},
+                std::pair{"abort", alloc_guard::mode::abort}});
+  debug.finish();
+
+  if (const toml::node* doms = root.get("domain"); doms != nullptr && err.empty()) {
+    const toml::array* arr = doms->as_array();
+    if (arr == nullptr || !arr->is_array_of_tables()) {
+      top.fail(doms, "domain", "must be an array of tables ([[domain]])");
+    } else {
+      for (std::size_t i = 0; i < arr->size() && err.empty(); ++i) {
+        read_domain(source, *arr->get(i)->as_table(), i, cfg, err);
+      }
+    }
+  }
+  // Unknown top-level tables.
+  for (const auto& [k, v] : root) {
+    const std::string key(k.str());
+    if (key != "node" && key != "shards" && key != "limits" && key != "session" && key != "debug" &&
+        key != "domain") {
+      top.fail(&v, key.c_str(), "unknown section");
+    }
+  }
+  if (!err.empty()) return std::nullopt;
+
+  const std::string at = std::string(source) + ": ";
+  if (!net_addr::from_ip_port(cfg.listen, 1)) {
+    err = at + "node.listen: \"" + cfg.listen + "\" is not an IPv4 or IPv6 address";
+  } else if (std::uint32_t{cfg.base_port} + cfg.shard_cnt - 1 > 65535) {
+    err = at + "node.base_port: base_port + shards.count - 1 must be a valid port";
+  } else if (!cfg.cores.empty() && cfg.cores.size() < cfg.shard_cnt) {
+    err = at + "shards.cores: lists " + std::to_string(cfg.cores.size()) + " cores for " +
+          std::to_string(cfg.shard_cnt) + " shards (one per shard, or leave it empty)";
+  } else if (cfg.domains.empty()) {
+    err = at + "domain: at least one [[domain]] is needed";
+  } else if (auto e = cfg.session.validate(); !e.empty()) {
+    err = at + "session: " + e;
+  } else if (cfg.chunk_cnt < cfg.session.send_window) {
+    err = at + "limits.chunk_cnt: must be at least session.send_window";
+  }
+  if (!err.empty()) return std::nullopt;
+  return cfg;
+}
+
+std::optional<broker_config> load_config_file(const std::string& path, std::string& err) {
+  std::ifstream in(path);
+  if (!in) {
+    err = path + ": cannot open the config file";
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path, err);
+}
+
+std::string config_help() {
+  return R"(Settings (TOML; every one optional, defaults shown):
+  [node]
+    id = 1                      node id in message GUIDs (1-65535)
+    listen = "127.0.0.1"        address every shard binds (IPv4 or IPv6)
+    base_port = 7600            shard i listens on UDP base_port + i
+  [shards]
+    count = 2                   shard threads (1-64)
+    cores = []                  OS cpu id per shard; empty = spread over all cpus
+    idle = "adaptive"           "adaptive" (spin spin_us, then block) or "busy" (always spin)
+    spin_us = 50                adaptive: how long to spin before blocking
+  [limits]                      per shard
+    max_sessions = 256          client sessions
+    chunk_cnt = 16384           session-layer frame buffers (>= session.send_window)
+    message_memory_mb = 256     memory for message payloads and properties
+    max_queues = 1024           queues
+    max_consumers = 4096        open consumer handles
+    max_message_slots = 262144  stored messages (a fanout message takes one per app id)
+  [session]
+    send_window = 1024          frames in flight per session (power of two)
+    recv_window = 1024          out-of-order frames buffered per session (power of two)
+    max_datagram_sz = 1472      largest UDP payload (512-65507)
+    max_message_sz = 1048576    largest frame body (PUT: 16 + properties + payload)
+    idle_timeout_ms = 10000     end a session after this long without a datagram
+    keepalive_ms = 1000         PING after this long without sending
+  [debug]
+    alloc_guard = "off"         "off", "count" or "abort" on heap allocation in the shard loop
+  [[domain]]                    one table per domain; queues "NAME/queue" are created on first open
+    name = "..."                required; [A-Za-z0-9_.-], 1-64 characters
+    mode = "priority"           "priority", "fanout" or "broadcast"
+    storage = "memory"          "memory" ("disk" arrives with the journal)
+    app_ids = []                fanout: the app ids (1-16), each gets every message
+    max_messages = 1000000      per queue; more PUTs get queue_full
+    max_bytes = 1073741824      per queue (payload + properties)
+    message_ttl_ms = 0          discard undelivered messages older than this; 0 = never
+)";
+}
+
+}  // namespace sluice::broker

@@ -1,0 +1,85 @@
+// datapath/broker/config.h — sluice-broker's configuration.
+//
+// One TOML file per node (DESIGN.md §7). Every setting has a safe default;
+// without a file the broker runs the embedded default (k_default_config):
+// one node on 127.0.0.1, two shards, an in-memory `priority` domain, a
+// `fanout` domain with two app ids and a `broadcast` domain. Any error is
+// reported as "FILE:LINE: setting: reason" and the broker refuses to start.
+// Unknown keys are errors too (a typo must not silently become a default).
+// Parsed once on the main thread; shards get read-only copies.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/alloc_guard.h"
+#include "common/clock.h"
+#include "datapath/transport/session_config.h"
+
+namespace sluice::broker {
+
+enum class domain_mode : std::uint8_t { priority, fanout, broadcast };
+enum class storage_kind : std::uint8_t { memory, disk };
+enum class idle_policy : std::uint8_t { adaptive, busy };
+
+inline constexpr std::size_t k_app_ids_max = 16;
+
+struct domain_config {
+  std::string name;
+  domain_mode mode = domain_mode::priority;
+  storage_kind storage = storage_kind::memory;
+  std::vector<std::string> app_ids;           // fanout: 1..k_app_ids_max
+  std::uint64_t max_messages = 1'000'000;     // per queue
+  std::uint64_t max_bytes = 1ull << 30;       // per queue (payload + properties)
+  time_ns message_ttl_ns = 0;                 // 0 = messages never expire
+};
+
+struct broker_config {
+  std::string source = "embedded default";  // file the config came from
+
+  // [node]
+  std::uint16_t node_id = 1;
+  std::string listen = "127.0.0.1";
+  std::uint16_t base_port = 7600;
+
+  // [shards]
+  std::uint32_t shard_cnt = 2;
+  std::vector<int> cores;                   // OS cpu ids; empty = spread over all
+  idle_policy idle = idle_policy::adaptive;
+  time_ns spin_ns = 50 * k_ns_per_us;       // adaptive: spin before blocking
+
+  // [limits] (per shard)
+  std::uint32_t max_sessions = 256;
+  std::uint32_t chunk_cnt = 16384;          // session-layer frame buffers
+  std::uint64_t message_memory_bytes = 256ull << 20;
+  std::uint32_t max_queues = 1024;
+  std::uint32_t max_consumers = 4096;
+  std::uint32_t max_message_slots = 1u << 18;  // a fanout message takes one per app id
+
+  // [session]
+  transport::session_config session;
+
+  // [debug]
+  alloc_guard::mode alloc_guard = alloc_guard::mode::off;
+
+  // [[domain]]
+  std::vector<domain_config> domains;
+
+  const domain_config* find_domain(std::string_view name) const noexcept;
+};
+
+extern const char* const k_default_config;
+
+// Parses TOML text; on failure returns nullopt and sets `err`.
+std::optional<broker_config> parse_config(std::string_view text, std::string_view source, std::string& err);
+std::optional<broker_config> load_config_file(const std::string& path, std::string& err);
+// Every setting with its default and meaning, for --help.
+std::string config_help();
+
+const char* to_string(domain_mode m) noexcept;
+const char* to_string(idle_policy p) noexcept;
+
+}  // namespace sluice::broker

@@ -1,0 +1,170 @@
+#include "datapath/broker/shard.h"
+
+#include <hwloc.h>
+#include <numa.h>
+
+#include <cstdio>
+
+#include "common/alloc_guard.h"
+#include "datapath/broker/shard_protocol.h"
+#include "datapath/transport/endpoint.h"
+
+namespace sluice::broker {
+
+namespace {
+
+// Pins the calling thread to `cpu`; returns false (and says why) on failure.
+bool pin_to_cpu(int cpu, std::string& why) {
+  hwloc_topology_t topo;
+  if (hwloc_topology_init(&topo) != 0 || hwloc_topology_load(topo) != 0) {
+    why = "hwloc cannot load the topology";
+    return false;
+  }
+  bool ok = false;
+  hwloc_obj_t pu = hwloc_get_pu_obj_by_os_index(topo, static_cast<unsigned>(cpu));
+  if (pu == nullptr) {
+    why = "no cpu " + std::to_string(cpu) + " on this machine";
+  } else if (hwloc_set_cpubind(topo, pu->cpuset, HWLOC_CPUBIND_THREAD) != 0) {
+    why = "hwloc_set_cpubind failed for cpu " + std::to_string(cpu);
+  } else {
+    ok = true;
+  }
+  hwloc_topology_destroy(topo);
+  return ok;
+}
+
+}  // namespace
+
+std::vector<int> shard_cpus(const broker_config& cfg) {
+  if (!cfg.cores.empty()) return cfg.cores;
+  std::vector<int> all;
+  hwloc_topology_t topo;
+  if (hwloc_topology_init(&topo) == 0 && hwloc_topology_load(topo) == 0) {
+    const int n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
+    for (int i = 0; i < n; ++i) {
+      const hwloc_obj_t pu = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU, static_cast<unsigned>(i));
+      all.push_back(static_cast<int>(pu->os_index));
+    }
+    hwloc_topology_destroy(topo);
+  }
+  if (all.empty()) all.push_back(0);
+  std::vector<int> out;
+  for (std::uint32_t i = 0; i < cfg.shard_cnt; ++i) out.push_back(all[i % all.size()]);
+  return out;
+}
+
+shard::shard(const broker_config& cfg, std::uint32_t index, int cpu) : _cfg(cfg), _index(index), _cpu(cpu) {}
+
+shard::~shard() { stop(); }
+
+std::uint16_t shard::port() const noexcept { return _port ? _port->local_addr().port : 0; }
+
+bool shard::bind(std::string& err) {
+  transport::udp_port_config pc;
+  const auto addr = net_addr::from_ip_port(_cfg.listen, static_cast<std::uint16_t>(_cfg.base_port + _index));
+  if (!addr) {
+    err = "node.listen: \"" + _cfg.listen + "\" is not an address";
+    return false;
+  }
+  pc.bind = *addr;
+  pc.max_datagram_sz = _cfg.session.max_datagram_sz;
+  _port = transport::udp_port::open(pc, err);
+  if (!_port) err = "shard " + std::to_string(_index) + ": " + err;
+  return _port != nullptr;
+}
+
+void shard::start() {
+  SLUICE_ASSERT(_port != nullptr, "bind() before start()");
+  _thread = std::thread([this] { run(); });
+}
+
+void shard::stop() {
+  if (!_thread.joinable()) return;
+  while (!_commands.push(shard_command::stop)) std::this_thread::yield();
+  _thread.join();
+}
+
+void shard::run() noexcept {
+  std::string why;
+  if (!pin_to_cpu(_cpu, why)) {
+    std::fprintf(stderr, "sluice-broker: shard %u not pinned: %s\n", _index, why.c_str());
+  } else {
+    _stats.cpu.store(_cpu, std::memory_order_relaxed);
+  }
+  int node = -1;
+  if (numa_available() >= 0) {
+    node = numa_node_of_cpu(_cpu);
+    numa_set_localalloc();  // pools below are first touched here, on this node
+  }
+  _stats.numa_node.store(node, std::memory_order_relaxed);
+
+  queue::engine_limits limits;
+  limits.node_id = _cfg.node_id;
+  limits.partition = _index;
+  limits.max_queues = _cfg.max_queues;
+  limits.max_consumers = _cfg.max_consumers;
+  limits.max_message_slots = _cfg.max_message_slots;
+  limits.message_memory_bytes = _cfg.message_memory_bytes;
+  limits.numa_node = node;
+  auto proto = std::make_unique<shard_protocol>(_cfg, _index, limits);
+  transport::endpoint_config ec;
+  ec.session = _cfg.session;
+  ec.max_sessions = _cfg.max_sessions;
+  ec.chunk_cnt = _cfg.chunk_cnt;
+  ec.accept_inbound = true;
+  monotonic_clock clk;
+  auto ep = std::make_unique<transport::endpoint>(*_port, clk, ec, *proto);
+
+  const bool guard = _cfg.alloc_guard != alloc_guard::mode::off;
+  if (guard) alloc_guard::arm_this_thread(true);
+  _stats.running.store(true, std::memory_order_relaxed);
+
+  constexpr time_ns housekeeping_ns = 5 * k_ns_per_ms;
+  time_ns next_housekeeping = 0;
+  time_ns last_work = clk.now_ns();
+  std::uint64_t loops = 0;
+  std::uint64_t busy = 0;
+  bool stopping = false;
+  time_ns stop_deadline = 0;
+  for (;;) {
+    const std::size_t work = ep->poll();
+    ++loops;
+    const time_ns now = clk.now_ns();
+    if (work != 0) {
+      ++busy;
+      last_work = now;
+    }
+    if (auto cmd = _commands.pop(); cmd && *cmd == shard_command::stop && !stopping) {
+      stopping = true;
+      stop_deadline = now + 1 * k_ns_per_s;
+      ep->close_all(wire::status::shutting_down);
+    }
+    if (stopping && (ep->sessions() == 0 || now >= stop_deadline)) break;
+    if (now >= next_housekeeping) {
+      next_housekeeping = now + housekeeping_ns;
+      proto->engine().expire(now);
+      const auto& c = proto->counters();
+      _stats.sessions.store(ep->sessions(), std::memory_order_relaxed);
+      _stats.queues.store(proto->engine().queue_cnt(), std::memory_order_relaxed);
+      _stats.puts.store(c.puts, std::memory_order_relaxed);
+      _stats.acks.store(c.acks, std::memory_order_relaxed);
+      _stats.pushes.store(c.pushes, std::memory_order_relaxed);
+      _stats.confirms.store(c.confirms, std::memory_order_relaxed);
+      _stats.redirects.store(c.redirects, std::memory_order_relaxed);
+      _stats.errors.store(c.errors_sent, std::memory_order_relaxed);
+      _stats.bad_datagrams.store(ep->counters().bad_header, std::memory_order_relaxed);
+      _stats.memory_bytes.store(proto->engine().memory_in_use(), std::memory_order_relaxed);
+      _stats.loops.store(loops, std::memory_order_relaxed);
+      _stats.busy_loops.store(busy, std::memory_order_relaxed);
+    }
+    if (work == 0 && _cfg.idle == idle_policy::adaptive && now - last_work >= _cfg.spin_ns) {
+      _port->wait(500 * k_ns_per_us);  // bounded: timers keep running
+    }
+  }
+  if (guard) alloc_guard::arm_this_thread(false);
+  _stats.running.store(false, std::memory_order_relaxed);
+  ep.reset();
+  proto.reset();
+}
+
+}  // namespace sluice::broker

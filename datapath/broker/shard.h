@@ -1,0 +1,82 @@
+// datapath/broker/shard.h — one shard: a pinned thread and what it owns.
+//
+// A shard owns its UDP port (base_port + index), its endpoint and sessions,
+// its queue engine and its timers, and runs them in one loop on one core:
+//
+//   loop: endpoint.poll() (receive burst → sessions → queue protocol → ACKs
+//         → flush) → commands from the main thread (SPSC ring) → TTL expiry
+//         and stats every few ms → idle policy (busy: spin; adaptive: spin
+//         `spin_us`, then block on the socket)
+//
+// The thread pins itself to its core with hwloc, prefers memory from that
+// core's NUMA node (libnuma), and builds its engine and pools there. With
+// debug.alloc_guard set, it arms the allocation guard once running.
+// Everything here except start()/stop()/stats() belongs to the shard thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/spsc_ring.h"
+#include "datapath/broker/config.h"
+#include "datapath/transport/udp_port.h"
+
+namespace sluice::broker {
+
+// Published by the shard thread every few milliseconds (relaxed stores: they
+// are statistics, read by the main thread without ordering needs).
+struct shard_stats {
+  std::atomic<std::uint64_t> sessions{0};
+  std::atomic<std::uint64_t> queues{0};
+  std::atomic<std::uint64_t> puts{0};
+  std::atomic<std::uint64_t> acks{0};
+  std::atomic<std::uint64_t> pushes{0};
+  std::atomic<std::uint64_t> confirms{0};
+  std::atomic<std::uint64_t> redirects{0};
+  std::atomic<std::uint64_t> errors{0};
+  std::atomic<std::uint64_t> bad_datagrams{0};
+  std::atomic<std::uint64_t> loops{0};
+  std::atomic<std::uint64_t> busy_loops{0};   // iterations that did work
+  std::atomic<std::uint64_t> memory_bytes{0}; // message bodies in use
+  std::atomic<std::int32_t> cpu{-1};
+  std::atomic<std::int32_t> numa_node{-1};
+  std::atomic<bool> running{false};
+};
+
+enum class shard_command : std::uint8_t { none, stop };
+
+class shard {
+ public:
+  shard(const broker_config& cfg, std::uint32_t index, int cpu);
+  ~shard();
+
+  // Opens the shard's UDP port (main thread, before start()): a busy port or
+  // a bad address is reported here, with the address.
+  bool bind(std::string& err);
+  void start();
+  // Asks the thread to close its sessions gracefully and exit; join()s it.
+  void stop();
+
+  const shard_stats& stats() const noexcept { return _stats; }
+  std::uint32_t index() const noexcept { return _index; }
+  std::uint16_t port() const noexcept;
+
+ private:
+  void run() noexcept;
+
+  const broker_config& _cfg;
+  std::uint32_t _index;
+  int _cpu;
+  std::unique_ptr<transport::udp_port> _port;
+  spsc_ring<shard_command> _commands{16};  // main thread → shard
+  shard_stats _stats;
+  std::thread _thread;
+};
+
+// OS cpu ids shards should use: cfg.cores, or all allowed cpus (hwloc).
+std::vector<int> shard_cpus(const broker_config& cfg);
+
+}  // namespace sluice::broker

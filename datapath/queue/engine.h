@@ -1,0 +1,207 @@
+// datapath/queue/engine.h — the queue engine of one shard.
+//
+// Holds the shard's queues and their messages and decides who gets what
+// (DESIGN.md §4, docs/protocol.md §11):
+//
+//   PUT ─► message (body in message_store) ─► one delivery per subscription
+//                                             (priority: 1; fanout: 1 per app id)
+//   subscription: ready list (oldest first) ──dispatch──► consumer inflight list
+//                 consumers: highest priority with credit, round-robin
+//   CONFIRM ─► delivery freed ─► message freed when its last delivery is
+//   consumer gone ─► its inflight deliveries back to ready (delivery_cnt rises)
+//   broadcast: pushed to every consumer at PUT time, never stored
+//
+// Every pool (queues, consumers, deliveries, message slots, bodies) is sized
+// from the config at construction; PUT, PUSH and CONFIRM allocate nothing.
+// Opening a queue may allocate (its URI); callers allow that. A message is
+// addressed by its GUID: (node, partition = shard, per-shard sequence).
+//
+// Thread: the owning shard's thread only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/flat_map.h"
+#include "datapath/broker/config.h"
+#include "datapath/queue/message_store.h"
+#include "datapath/wire/codec.h"
+
+namespace sluice::queue {
+
+using idx = std::uint32_t;
+inline constexpr idx k_nil = UINT32_MAX;
+
+// Where the engine sends PUSHes: the shard, which owns the sessions.
+class push_sink {
+ public:
+  virtual ~push_sink() = default;
+  // Sends PUSH to the consumer's session. False when the session cannot take
+  // it now (window full); the engine then holds the consumer until
+  // consumer_writable().
+  virtual bool push(std::uint32_t session_tag, std::uint32_t queue_id, std::uint16_t delivery_cnt,
+                    const wire::guid& id, wire::bytes properties, wire::bytes payload) noexcept = 0;
+};
+
+struct engine_limits {
+  std::uint16_t node_id = 1;
+  std::uint32_t partition = 0;  // shard index
+  std::uint32_t max_queues = 1024;
+  std::uint32_t max_consumers = 4096;
+  std::uint32_t max_message_slots = 1u << 20;
+  std::size_t message_memory_bytes = 256u << 20;
+  int numa_node = -1;
+};
+
+struct queue_counters {
+  std::uint64_t puts = 0;
+  std::uint64_t rejected_full = 0;
+  std::uint64_t rejected_too_large = 0;
+  std::uint64_t pushes = 0;
+  std::uint64_t redeliveries = 0;
+  std::uint64_t confirms = 0;
+  std::uint64_t confirms_unknown = 0;
+  std::uint64_t expired = 0;
+};
+
+struct consumer_args {
+  std::uint32_t session_tag;  // the shard's id for the session
+  std::uint32_t queue_id;     // the session's handle for the queue
+  std::string_view app_id;
+  std::int32_t priority;
+  std::uint32_t max_msgs;
+  std::uint64_t max_bytes;
+};
+
+struct put_result {
+  wire::status status;
+  wire::guid id;
+};
+
+class engine {
+ public:
+  engine(const broker::broker_config& cfg, const engine_limits& limits, push_sink& sink);
+
+  // The queue for `uri` ("domain/name"), created on first use. Errors:
+  // invalid_argument (syntax), unknown_domain, limit_reached.
+  result<idx, wire::status> open_queue(std::string_view uri) noexcept;
+  // Adds a reader, not yet served: call resume() once the client knows its
+  // handle. Errors: invalid_argument (app id rules), limit_reached.
+  result<idx, wire::status> add_consumer(idx queue, const consumer_args& a) noexcept;
+  // Removes a reader; its unconfirmed messages go back to the queue.
+  void remove_consumer(idx consumer) noexcept;
+  void configure_consumer(idx consumer, std::int32_t priority, std::uint32_t max_msgs,
+                          std::uint64_t max_bytes) noexcept;
+  // Serve the consumer (again): after add_consumer(), and when its session
+  // can take PUSHes again.
+  void resume(idx consumer) noexcept;
+
+  put_result put(idx queue, wire::bytes properties, wire::bytes payload, time_ns now) noexcept;
+  // Frees the consumer's delivery of `id`; false if it holds no such message.
+  bool confirm(idx consumer, const wire::guid& id) noexcept;
+  // Discards ready messages past their domain's TTL; also the engine's clock.
+  void expire(time_ns now) noexcept;
+
+  // Largest properties + payload a queue stores.
+  std::size_t max_body_sz() const noexcept;
+
+  struct queue_info {
+    std::string_view uri;
+    broker::domain_mode mode;
+    std::uint64_t messages;  // stored (not yet freed)
+    std::uint64_t bytes;
+    std::uint32_t consumers;
+    const queue_counters* counters;
+  };
+  std::size_t queue_cnt() const noexcept { return _queues.size(); }
+  queue_info info(idx queue) const noexcept;
+  std::size_t memory_in_use() const noexcept { return _store.in_use_bytes(); }
+  std::size_t deliveries_in_use() const noexcept { return _deliveries_used; }
+
+ private:
+  struct message {
+    wire::guid id{};
+    idx queue = k_nil;
+    message_store::block body;
+    std::uint32_t body_sz = 0;
+    std::uint16_t props_sz = 0;
+    std::uint16_t refs = 0;  // live deliveries
+    time_ns enqueued_ns = 0;
+    idx next_free = k_nil;
+  };
+  struct delivery {
+    idx msg = k_nil;
+    idx consumer = k_nil;  // k_nil while ready
+    idx prev = k_nil;
+    idx next = k_nil;
+    std::uint16_t delivery_cnt = 0;
+    std::uint8_t sub = 0;
+  };
+  struct list {
+    idx head = k_nil;
+    idx tail = k_nil;
+  };
+  struct consumer {
+    bool live = false;
+    bool blocked = false;
+    std::uint8_t sub = 0;
+    idx queue = k_nil;
+    std::uint32_t session_tag = 0;
+    std::uint32_t queue_id = 0;
+    std::int32_t priority = 0;
+    std::uint32_t max_msgs = 0;
+    std::uint64_t max_bytes = 0;
+    std::uint32_t unconf_msgs = 0;
+    std::uint64_t unconf_bytes = 0;
+    list inflight;
+    idx next_free = k_nil;
+  };
+  struct subscription {
+    std::string app_id;
+    list ready;
+    std::vector<idx> consumers;  // reserved at queue creation
+    std::size_t rr = 0;          // round-robin position
+  };
+  struct queue_rec {
+    std::string uri;
+    const broker::domain_config* domain = nullptr;
+    std::vector<subscription> subs;
+    std::uint64_t messages = 0;
+    std::uint64_t bytes = 0;
+    queue_counters ctr;
+  };
+
+  void dispatch(idx queue, std::uint8_t sub) noexcept;
+  idx pick_consumer(subscription& s, std::uint32_t body_sz) noexcept;
+  bool deliver(idx d, idx c) noexcept;
+  void release_delivery(idx d) noexcept;
+  void free_message(idx m) noexcept;
+  void broadcast(queue_rec& q, const message& m, wire::bytes props, wire::bytes payload) noexcept;
+  void list_push_back(list& l, idx d) noexcept;
+  void list_insert_sorted(list& l, idx d) noexcept;
+  void list_remove(list& l, idx d) noexcept;
+  static std::uint64_t key(std::uint64_t seq, std::uint8_t sub) noexcept { return (seq << 4) | sub; }
+
+  const broker::broker_config& _cfg;
+  engine_limits _limits;
+  push_sink& _sink;
+  message_store _store;
+  std::vector<queue_rec> _queues;
+  std::unordered_map<std::string, idx> _by_uri;
+  std::vector<consumer> _consumers;
+  idx _free_consumer = k_nil;
+  std::vector<message> _messages;
+  idx _free_message = k_nil;
+  std::vector<delivery> _deliveries;
+  idx _free_delivery = k_nil;
+  std::size_t _deliveries_used = 0;
+  flat_map<idx> _by_guid;  // key(seq, sub) → delivery
+  std::uint64_t _next_seq = 1;
+  time_ns _now = 0;  // the latest time put() or expire() was given
+};
+
+}  // namespace sluice::queue

@@ -1,0 +1,220 @@
+// Queue engine unit tests with a recording push sink: the delivery rules of
+// each mode, credit, redelivery, limits, TTL, back-pressure.
+#include "datapath/queue/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sluice::queue {
+namespace {
+
+using wire::status;
+
+struct pushed {
+  std::uint32_t session;
+  std::uint32_t queue_id;
+  std::uint16_t delivery_cnt;
+  wire::guid id;
+  std::string payload;
+};
+
+struct recording_sink final : push_sink {
+  bool push(std::uint32_t s, std::uint32_t q, std::uint16_t cnt, const wire::guid& id, wire::bytes,
+            wire::bytes payload) noexcept override {
+    if (refuse) return false;
+    log.push_back({s, q, cnt, id, std::string(wire::as_string(payload))});
+    return true;
+  }
+  std::vector<pushed> log;
+  bool refuse = false;
+};
+
+broker::broker_config test_config() {
+  std::string err;
+  auto cfg = broker::parse_config(R"(
+[[domain]]
+name = "p"
+mode = "priority"
+max_messages = 5
+max_bytes = 100
+[[domain]]
+name = "f"
+mode = "fanout"
+app_ids = ["a", "b"]
+[[domain]]
+name = "b"
+mode = "broadcast"
+[[domain]]
+name = "t"
+message_ttl_ms = 100
+)",
+                                  "test", err);
+  EXPECT_TRUE(cfg) << err;
+  return *cfg;
+}
+
+struct engine_fixture : ::testing::Test {
+  broker::broker_config cfg = test_config();
+  recording_sink sink;
+  engine_limits limits{1, 0, 16, 16, 64, 1 << 20, -1};
+  engine e{cfg, limits, sink};
+
+  idx reader(idx q, std::uint32_t session, std::int32_t prio = 0, std::uint32_t credit = 100,
+             std::string_view app = {}) {
+    const auto c = e.add_consumer(q, consumer_args{session, session * 10, app, prio, credit, 1 << 20});
+    EXPECT_TRUE(c.ok());
+    e.resume(*c);
+    return *c;
+  }
+  wire::guid put(idx q, std::string_view payload, time_ns now = 0) {
+    const auto r = e.put(q, {}, wire::as_bytes(payload), now);
+    EXPECT_EQ(r.status, status::ok);
+    return r.id;
+  }
+};
+
+TEST_F(engine_fixture, bad_uris_unknown_domains_and_app_id_rules) {
+  EXPECT_EQ(e.open_queue("noslash").error(), status::invalid_argument);
+  EXPECT_EQ(e.open_queue("p/").error(), status::invalid_argument);
+  EXPECT_EQ(e.open_queue("p/a b").error(), status::invalid_argument);
+  EXPECT_EQ(e.open_queue("nope/q").error(), status::unknown_domain);
+  const idx p = *e.open_queue("p/q");
+  EXPECT_EQ(*e.open_queue("p/q"), p);  // same queue on reopen
+  EXPECT_EQ(e.add_consumer(p, {1, 1, "a", 0, 1, 1}).error(), status::invalid_argument);
+  const idx f = *e.open_queue("f/q");
+  EXPECT_EQ(e.add_consumer(f, {1, 1, "", 0, 1, 1}).error(), status::invalid_argument);
+  EXPECT_EQ(e.add_consumer(f, {1, 1, "zzz", 0, 1, 1}).error(), status::invalid_argument);
+}
+
+TEST_F(engine_fixture, priority_round_robin_among_the_highest) {
+  const idx q = *e.open_queue("p/q");
+  reader(q, 1, 5);
+  reader(q, 2, 5);
+  reader(q, 3, 1);  // lower priority: gets nothing while the others have credit
+  for (int i = 0; i < 4; ++i) put(q, "m" + std::to_string(i));
+  ASSERT_EQ(sink.log.size(), 4u);
+  EXPECT_EQ(sink.log[0].session, 1u);
+  EXPECT_EQ(sink.log[1].session, 2u);
+  EXPECT_EQ(sink.log[2].session, 1u);
+  EXPECT_EQ(sink.log[3].session, 2u);
+  EXPECT_EQ(sink.log[0].payload, "m0");
+  EXPECT_EQ(sink.log[0].delivery_cnt, 1);
+}
+
+TEST_F(engine_fixture, credit_bounds_unconfirmed_and_zero_pauses) {
+  const idx q = *e.open_queue("p/q");
+  const idx c = reader(q, 1, 0, 2);
+  for (int i = 0; i < 5; ++i) put(q, "x");  // the queue holds at most 5
+  EXPECT_EQ(sink.log.size(), 2u);           // never more than the credit
+  EXPECT_TRUE(e.confirm(c, sink.log[0].id));
+  EXPECT_EQ(sink.log.size(), 3u);  // confirm frees credit → next message
+  e.configure_consumer(c, 0, 0, 1 << 20);  // pause
+  EXPECT_TRUE(e.confirm(c, sink.log[1].id));
+  EXPECT_EQ(sink.log.size(), 3u);
+  e.configure_consumer(c, 0, 10, 1 << 20);  // resume
+  EXPECT_EQ(sink.log.size(), 5u);
+  EXPECT_FALSE(e.confirm(c, sink.log[0].id));  // twice: ignored
+}
+
+TEST_F(engine_fixture, removed_consumer_messages_are_redelivered_with_higher_count) {
+  const idx q = *e.open_queue("p/q");
+  const idx c1 = reader(q, 1, 0, 10);
+  put(q, "a");
+  put(q, "b");
+  ASSERT_EQ(sink.log.size(), 2u);
+  e.remove_consumer(c1);  // e.g. its session ended
+  reader(q, 2);
+  ASSERT_EQ(sink.log.size(), 4u);
+  EXPECT_EQ(sink.log[2].session, 2u);
+  EXPECT_EQ(sink.log[2].payload, "a");  // order kept
+  EXPECT_EQ(sink.log[2].delivery_cnt, 2);
+  EXPECT_EQ(sink.log[3].payload, "b");
+  EXPECT_EQ(sink.log[3].delivery_cnt, 2);
+  EXPECT_EQ(e.info(q).counters->redeliveries, 2u);
+}
+
+TEST_F(engine_fixture, fanout_every_app_id_gets_every_message_freed_after_all_confirm) {
+  const idx q = *e.open_queue("f/q");
+  const idx a1 = reader(q, 1, 0, 100, "a");
+  const idx a2 = reader(q, 2, 0, 100, "a");
+  const idx b1 = reader(q, 3, 0, 100, "b");
+  put(q, "m0");
+  put(q, "m1");
+  std::map<std::uint32_t, int> per_session;
+  for (const auto& p : sink.log) ++per_session[p.session];
+  EXPECT_EQ(per_session[1], 1);  // app a: round-robin between its two consumers
+  EXPECT_EQ(per_session[2], 1);
+  EXPECT_EQ(per_session[3], 2);  // app b: every message
+  EXPECT_EQ(e.info(q).messages, 2u);
+  for (const auto& p : sink.log) {
+    const idx c = p.session == 1 ? a1 : p.session == 2 ? a2 : b1;
+    EXPECT_TRUE(e.confirm(c, p.id));
+  }
+  EXPECT_EQ(e.info(q).messages, 0u);
+  EXPECT_EQ(e.deliveries_in_use(), 0u);
+  EXPECT_EQ(e.memory_in_use(), 0u);
+}
+
+TEST_F(engine_fixture, broadcast_reaches_current_consumers_once_and_stores_nothing) {
+  const idx q = *e.open_queue("b/q");
+  put(q, "before");  // nobody listening: gone
+  reader(q, 1);
+  reader(q, 2);
+  put(q, "now");
+  ASSERT_EQ(sink.log.size(), 2u);
+  EXPECT_EQ(sink.log[0].payload, "now");
+  EXPECT_EQ(sink.log[1].payload, "now");
+  EXPECT_EQ(e.info(q).messages, 0u);
+  reader(q, 3);
+  EXPECT_EQ(sink.log.size(), 2u);  // no replay for late joiners
+}
+
+TEST_F(engine_fixture, queue_limits_answer_queue_full) {
+  const idx q = *e.open_queue("p/q");
+  for (int i = 0; i < 5; ++i) put(q, "1234567890");
+  EXPECT_EQ(e.put(q, {}, wire::as_bytes("x"), 0).status, status::queue_full);  // 5 messages
+  const idx q2 = *e.open_queue("p/other");
+  const std::string big(90, 'x');
+  put(q2, big);
+  EXPECT_EQ(e.put(q2, {}, wire::as_bytes(std::string(20, 'y')), 0).status, status::queue_full);  // 100 bytes
+  EXPECT_EQ(e.info(q).counters->rejected_full, 1u);
+}
+
+TEST_F(engine_fixture, ttl_discards_undelivered_messages) {
+  const idx q = *e.open_queue("t/q");
+  put(q, "old", 0);
+  put(q, "new", 150 * k_ns_per_ms);
+  e.expire(160 * k_ns_per_ms);  // "old" is 160 ms old, ttl 100 ms
+  reader(q, 1);
+  ASSERT_EQ(sink.log.size(), 1u);
+  EXPECT_EQ(sink.log[0].payload, "new");
+  EXPECT_EQ(e.info(q).counters->expired, 1u);
+}
+
+TEST_F(engine_fixture, blocked_session_holds_messages_until_resumed) {
+  const idx q = *e.open_queue("p/q");
+  const idx c = reader(q, 1);
+  sink.refuse = true;  // session window full
+  put(q, "a");
+  put(q, "b");
+  EXPECT_TRUE(sink.log.empty());
+  sink.refuse = false;
+  e.resume(c);
+  ASSERT_EQ(sink.log.size(), 2u);
+  EXPECT_EQ(sink.log[0].payload, "a");
+  EXPECT_EQ(sink.log[0].delivery_cnt, 1);  // a refused push is not a delivery
+}
+
+TEST_F(engine_fixture, too_large_and_pool_exhaustion) {
+  const idx q = *e.open_queue("p/q");
+  const std::string huge(e.max_body_sz() + 1, 'x');
+  EXPECT_EQ(e.put(q, {}, wire::as_bytes(huge), 0).status, status::too_large);
+  for (std::uint32_t i = 0; i < limits.max_consumers; ++i) reader(q, i + 1);
+  EXPECT_EQ(e.add_consumer(q, {99, 1, "", 0, 1, 1}).error(), status::limit_reached);
+}
+
+}  // namespace
+}  // namespace sluice::queue

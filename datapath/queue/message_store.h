@@ -1,0 +1,52 @@
+// datapath/queue/message_store.h — memory for message bodies, per shard.
+//
+// One arena (from the shard's NUMA node) carved into power-of-two blocks by
+// size class (64 B … 2 MiB) on first need; freed blocks go to their class's
+// free list and are reused. No allocation after construction: when the
+// arena is used up and the class has no free block, take() fails and the
+// PUT is answered queue_full. Owned by one shard thread.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace sluice::queue {
+
+class message_store {
+ public:
+  static constexpr int k_min_shift = 6;   // 64 B
+  static constexpr int k_max_shift = 21;  // 2 MiB: 1 MiB message + properties fit
+  static constexpr int k_class_cnt = k_max_shift - k_min_shift + 1;
+
+  // `numa_node` < 0: ordinary memory. Aborts if the arena cannot be mapped.
+  message_store(std::size_t arena_bytes, int numa_node);
+  ~message_store();
+  message_store(const message_store&) = delete;
+  message_store& operator=(const message_store&) = delete;
+
+  struct block {
+    std::byte* data = nullptr;
+    std::uint8_t size_class = 0;
+  };
+  // A block of at least `sz` bytes, or {nullptr} when memory is exhausted.
+  block take(std::size_t sz) noexcept;
+  void give(block b) noexcept;
+
+  std::size_t arena_bytes() const noexcept { return _arena_sz; }
+  std::size_t carved_bytes() const noexcept { return _bump; }
+  std::size_t in_use_bytes() const noexcept { return _in_use; }
+  bool on_numa_node() const noexcept { return _numa; }
+
+ private:
+  std::byte* _arena = nullptr;
+  std::size_t _arena_sz = 0;
+  std::size_t _bump = 0;
+  std::size_t _in_use = 0;
+  bool _numa = false;
+  // Free blocks of each class form a singly linked list through their first bytes.
+  std::array<std::byte*, k_class_cnt> _free{};
+};
+
+}  // namespace sluice::queue
