@@ -41,6 +41,7 @@ macro(sluice_require_cmake_pkg pkg debian_pkg)
 endmacro()
 
 sluice_require_cmake_pkg(CLI11 libcli11-dev)
+sluice_require_cmake_pkg(nlohmann_json nlohmann-json3-dev)
 sluice_require_cmake_pkg(tomlplusplus libtomlplusplus-dev)
 
 if(SLUICE_TESTS)

@@ -306,7 +306,11 @@ bool shard_protocol::flush_acks(client_ctx& c) noexcept {
 bool shard_protocol::push(std::uint32_t session_tag, std::uint32_t queue_id, std::uint16_t delivery_cnt,
                           const wire::guid& id, wire::bytes properties, wire::bytes payload) noexcept {
   client_ctx& c = _ctxs[session_tag];
-  if (c.s == nullptr || c.s->send_capacity() <= k_push_reserve) return false;
+  if (c.s == nullptr) return false;
+  if (c.s->send_capacity() <= k_push_reserve) {
+    c.s->want_writable();  // on_writable() resumes this session's consumers
+    return false;
+  }
   wire::push_view v{};
   v.f.queue_id = queue_id;
   v.f.delivery_cnt = delivery_cnt;

@@ -105,6 +105,9 @@ class session {
   status<errc> send(wire::frame_type type, wire::bytes body) noexcept;
   // How many more one-datagram frames send() would take right now.
   std::uint32_t send_capacity() const noexcept;
+  // Asks for on_writable() once acknowledgements free window space, as if
+  // send() had returned would_block (for callers that hold back earlier).
+  void want_writable() noexcept { _blocked = true; }
   // Starts a graceful close: frames already queued are still delivered,
   // then CLOSE(reason). on_close() follows when both sides are done.
   void close(wire::status reason = wire::status::ok) noexcept;

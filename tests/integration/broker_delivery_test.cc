@@ -1,0 +1,199 @@
+// Delivery guarantees through the real broker: credit, redelivery after a
+// consumer is killed with SIGKILL, a million messages with every PUT ACKed
+// once and nothing lost, duplicated or reordered, and the steady state
+// running under the allocation guard.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "tests/support/broker_process.h"
+#include "tests/support/client_helpers.h"
+
+namespace sluice::testing {
+namespace {
+
+// Fast failure detection for the kill test: sessions end 1 s after silence.
+constexpr const char* k_fast_sessions = "[session]\nidle_timeout_ms = 1000\nkeepalive_ms = 200\n";
+
+struct held {
+  client::queue_handle q;
+  wire::guid guid;
+  std::uint16_t delivery_cnt;
+  std::string payload;
+};
+
+TEST(broker_delivery, credit_bounds_unconfirmed_zero_pauses_raising_resumes) {
+  broker_process broker;
+  ASSERT_TRUE(broker.start()) << broker.error();
+  auto p = connect_client(broker.address());
+  auto c = connect_client(broker.address());
+  std::vector<held> got;
+  c->on_message([&](const client::message& m) { got.push_back({m.queue, m.guid, m.delivery_cnt, text(m.payload)}); });
+  auto w = *p->open_queue("prio/credit", writer());
+  auto r = *c->open_queue("prio/credit", reader(5));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(p->post(w, wire::as_bytes("m" + std::to_string(i))).ok());
+  ASSERT_TRUE(poll_until({p.get(), c.get()}, [&] { return got.size() == 5; }));
+  poll_for({p.get(), c.get()}, 0.3);
+  EXPECT_EQ(got.size(), 5u) << "a consumer with credit 5 never holds more than 5";
+  ASSERT_TRUE(c->confirm(r, got[0].guid).ok());
+  ASSERT_TRUE(c->confirm(r, got[1].guid).ok());
+  ASSERT_TRUE(poll_until({p.get(), c.get()}, [&] { return got.size() == 7; }));
+  poll_for({p.get(), c.get()}, 0.2);
+  EXPECT_EQ(got.size(), 7u);
+  // Credit 0 pauses: confirming everything brings nothing new.
+  ASSERT_TRUE(c->configure_queue(r, 0, 0, 1 << 20).ok());
+  for (std::size_t i = 2; i < got.size(); ++i) ASSERT_TRUE(c->confirm(r, got[i].guid).ok());
+  poll_for({p.get(), c.get()}, 0.3);
+  EXPECT_EQ(got.size(), 7u);
+  // Raising it resumes.
+  ASSERT_TRUE(c->configure_queue(r, 0, 100, 1 << 20).ok());
+  ASSERT_TRUE(poll_until({p.get(), c.get()}, [&] { return got.size() == 20; }));
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(got[static_cast<std::size_t>(i)].payload, "m" + std::to_string(i));
+  EXPECT_EQ(broker.stop(), 0);
+}
+
+TEST(broker_delivery, messages_of_a_killed_consumer_reach_another_with_higher_delivery_count) {
+  broker_process broker(broker_options{2, "", k_fast_sessions, 0});
+  ASSERT_TRUE(broker.start()) << broker.error();
+  auto p = connect_client(broker.address());
+  auto w = *p->open_queue("prio/kill", writer());
+  int acked = 0;
+  p->on_ack([&](const client::ack& a) { acked += a.status == wire::status::ok; });
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(p->post(w, wire::as_bytes("k" + std::to_string(i))).ok());
+  ASSERT_TRUE(poll_until({p.get()}, [&] { return acked == 10; }));
+
+  // The doomed consumer is a real process: `sluice sub --no-confirm`.
+  char out_tmpl[] = "/tmp/sluice-kill-XXXXXX";
+  const int out_fd = ::mkstemp(out_tmpl);
+  ASSERT_GE(out_fd, 0);
+  const std::string cli = binary_path("sluice");
+  const std::string addr = broker.address();
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::dup2(out_fd, 1);
+    ::execl(cli.c_str(), cli.c_str(), "sub", "prio/kill", "--no-confirm", "--broker", addr.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out_fd);
+  const auto lines = [&] {
+    std::ifstream in(out_tmpl);
+    int n = 0;
+    for (std::string l; std::getline(in, l);) n += !l.empty();
+    return n;
+  };
+  const time_ns deadline = monotonic_now_ns() + 10 * k_ns_per_s;
+  while (lines() < 10 && monotonic_now_ns() < deadline) ::usleep(10'000);
+  ASSERT_EQ(lines(), 10) << "the child consumer should hold all ten";
+  ::kill(child, SIGKILL);
+  int st = 0;
+  ::waitpid(child, &st, 0);
+  std::remove(out_tmpl);
+
+  auto c = connect_client(broker.address());
+  std::vector<held> got;
+  c->on_message([&](const client::message& m) {
+    got.push_back({m.queue, m.guid, m.delivery_cnt, text(m.payload)});
+    (void)c->confirm(m.queue, m.guid);
+  });
+  ASSERT_TRUE(c->open_queue("prio/kill", reader()).ok());
+  // The broker notices the dead session within its idle timeout (1 s here).
+  ASSERT_TRUE(poll_until({p.get(), c.get()}, [&] { return got.size() == 10; }, 15));
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(got[static_cast<std::size_t>(i)].payload, "k" + std::to_string(i));
+    EXPECT_GE(got[static_cast<std::size_t>(i)].delivery_cnt, 2) << "redelivered, so counted twice";
+  }
+  EXPECT_EQ(broker.stop(), 0);
+}
+
+// Producer and consumer each on their own client; returns "" or what broke.
+std::string pump_messages(broker_process& broker, const std::string& uri, std::uint64_t n) {
+  auto p = connect_client(broker.address(0));
+  auto c = connect_client(broker.address(1));
+  if (!p || !c) return "connect failed";
+  std::uint64_t acks_ok = 0;
+  std::uint64_t acks_bad = 0;
+  std::vector<std::uint8_t> acked(n, 0);
+  std::uint64_t duplicate_acks = 0;
+  std::uint64_t corr_base = 0;  // corr ids are consecutive from the first post's
+  p->on_ack([&](const client::ack& a) {
+    (a.status == wire::status::ok ? acks_ok : acks_bad)++;
+    const std::uint64_t i = a.corr_id - corr_base;
+    if (i < acked.size() && acked[i]++) ++duplicate_acks;
+  });
+  std::uint64_t next = 0;
+  std::uint64_t received = 0;
+  std::string err;
+  c->on_message([&](const client::message& m) {
+    std::uint64_t seq = 0;
+    if (m.payload.size() == 16) std::memcpy(&seq, m.payload.data(), 8);
+    if (seq != next && err.empty()) {
+      err = "message " + std::to_string(seq) + " arrived when " + std::to_string(next) + " was due";
+    }
+    next = seq + 1;
+    ++received;
+    (void)c->confirm(m.queue, m.guid);
+  });
+  auto w = p->open_queue(uri, writer());
+  if (!w.ok()) return client::describe(w.error());
+  if (!c->open_queue(uri, reader(4096)).ok()) return "open reader failed";
+  std::byte body[16] = {};
+  std::uint64_t sent = 0;
+  const time_ns deadline = monotonic_now_ns() + 300 * k_ns_per_s;
+  while ((received < n || acks_ok + acks_bad < n) && monotonic_now_ns() < deadline && err.empty()) {
+    while (sent < n && sent - received < 8192) {
+      std::memcpy(body, &sent, 8);
+      const auto r = p->post(*w, {body, 16});
+      if (!r.ok()) break;
+      if (sent == 0) corr_base = r.value();
+      if (r.value() != corr_base + sent) return "corr ids are expected to be consecutive";
+      ++sent;
+    }
+    p->poll(0);
+    c->poll(0);
+  }
+  if (!err.empty()) return err;
+  if (received != n) return "received " + std::to_string(received) + " of " + std::to_string(n);
+  if (acks_ok != n || acks_bad != 0) return "acks ok " + std::to_string(acks_ok) + ", failed " + std::to_string(acks_bad);
+  if (duplicate_acks != 0) return std::to_string(duplicate_acks) + " PUTs were ACKed twice";
+  return {};
+}
+
+std::uint64_t env_count(const char* name, std::uint64_t dflt) {
+  const char* v = std::getenv(name);
+  return v ? std::strtoull(v, nullptr, 10) : dflt;
+}
+
+TEST(broker_delivery, million_messages_priority_queue_no_loss_no_duplicates_in_order) {
+  broker_process broker;
+  ASSERT_TRUE(broker.start()) << broker.error();
+  const std::uint64_t n = env_count("SLUICE_BROKER_MESSAGES", 1'000'000);
+  const time_ns t0 = monotonic_now_ns();
+  const std::string err = pump_messages(broker, "prio/million", n);
+  const double secs = static_cast<double>(monotonic_now_ns() - t0) / 1e9;
+  EXPECT_EQ(err, "");
+  std::printf("broker_delivery: %llu messages in %.2f s (%.0f msg/s), each ACKed once, none lost or reordered\n",
+              static_cast<unsigned long long>(n), secs, static_cast<double>(n) / secs);
+  EXPECT_EQ(broker.stop(), 0) << broker.output();
+}
+
+TEST(broker_delivery, steady_state_allocates_nothing_on_shard_threads) {
+  // abort mode: one heap allocation on a shard loop kills the broker.
+  broker_process broker(broker_options{2, "", "[debug]\nalloc_guard = \"abort\"\n", 0});
+  ASSERT_TRUE(broker.start()) << broker.error();
+  EXPECT_EQ(pump_messages(broker, "prio/guarded", env_count("SLUICE_GUARD_MESSAGES", 200'000)), "");
+  const int rc = broker.stop();
+  const std::string out = broker.output();
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("allocation guard: 0 allocation(s) on shard loops"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace sluice::testing

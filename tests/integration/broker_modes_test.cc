@@ -1,0 +1,233 @@
+// End to end through the real sluice-broker: each queue mode, REDIRECT
+// across shards, limits, TTL, and the errors a client gets for bad requests.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <vector>
+
+#include "tests/support/broker_process.h"
+#include "tests/support/client_helpers.h"
+
+namespace sluice::testing {
+namespace {
+
+struct received {
+  std::string payload;
+  std::uint16_t delivery_cnt;
+  wire::guid guid;
+  client::queue_handle queue;
+};
+
+// A client that records (and by default confirms) every message.
+struct consumer {
+  explicit consumer(const std::string& addr, bool confirm = true) : c(connect_client(addr)) {
+    c->on_message([this, confirm](const client::message& m) {
+      got.push_back({text(m.payload), m.delivery_cnt, m.guid, m.queue});
+      if (confirm) (void)c->confirm(m.queue, m.guid);
+    });
+  }
+  std::unique_ptr<client::client> c;
+  std::vector<received> got;
+};
+
+struct producer {
+  explicit producer(const std::string& addr) : c(connect_client(addr)) {
+    c->on_ack([this](const client::ack& a) { acks.push_back(a); });
+  }
+  void post(client::queue_handle q, const std::string& payload) {
+    for (;;) {
+      const auto r = c->post(q, wire::as_bytes(payload));
+      if (r.ok()) return;
+      ASSERT_EQ(r.error().code, client::errc::would_block) << client::describe(r.error());
+      c->poll(1 * k_ns_per_ms);
+    }
+  }
+  std::unique_ptr<client::client> c;
+  std::vector<client::ack> acks;
+};
+
+class broker_modes : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(broker.start()) << broker.error(); }
+  void TearDown() override { EXPECT_EQ(broker.stop(), 0) << broker.output(); }
+  broker_process broker;
+};
+
+TEST_F(broker_modes, priority_queue_end_to_end_every_put_acked_once) {
+  producer p(broker.address());
+  consumer c(broker.address());
+  auto wq = p.c->open_queue("prio/e2e", writer());
+  ASSERT_TRUE(wq.ok()) << client::describe(wq.error());
+  auto rq = c.c->open_queue("prio/e2e", reader());
+  ASSERT_TRUE(rq.ok()) << client::describe(rq.error());
+  for (int i = 0; i < 100; ++i) p.post(*wq, "m" + std::to_string(i));
+  ASSERT_TRUE(poll_until({p.c.get(), c.c.get()}, [&] { return p.acks.size() == 100 && c.got.size() == 100; }));
+  std::set<std::uint32_t> corr;
+  for (const auto& a : p.acks) {
+    EXPECT_EQ(a.status, wire::status::ok);
+    EXPECT_TRUE(corr.insert(a.corr_id).second) << "two ACKs for one PUT";
+  }
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(c.got[static_cast<std::size_t>(i)].payload, "m" + std::to_string(i));  // producer order
+    EXPECT_EQ(c.got[static_cast<std::size_t>(i)].delivery_cnt, 1);
+  }
+}
+
+TEST_F(broker_modes, priority_consumers_share_round_robin_and_priority_wins) {
+  producer p(broker.address());
+  consumer hi1(broker.address()), hi2(broker.address()), lo(broker.address());
+  auto wq = *p.c->open_queue("prio/rr", writer());
+  ASSERT_TRUE(hi1.c->open_queue("prio/rr", reader(1024, {}, 5)).ok());
+  ASSERT_TRUE(hi2.c->open_queue("prio/rr", reader(1024, {}, 5)).ok());
+  ASSERT_TRUE(lo.c->open_queue("prio/rr", reader(1024, {}, 1)).ok());
+  for (int i = 0; i < 40; ++i) p.post(wq, "x");
+  ASSERT_TRUE(poll_until({p.c.get(), hi1.c.get(), hi2.c.get(), lo.c.get()},
+                         [&] { return hi1.got.size() + hi2.got.size() == 40; }));
+  EXPECT_EQ(hi1.got.size(), 20u);
+  EXPECT_EQ(hi2.got.size(), 20u);
+  EXPECT_EQ(lo.got.size(), 0u);
+}
+
+TEST_F(broker_modes, fanout_every_app_id_gets_every_message) {
+  producer p(broker.address());
+  consumer audit1(broker.address()), audit2(broker.address()), billing(broker.address());
+  auto wq = *p.c->open_queue("fan/orders", writer());
+  ASSERT_TRUE(audit1.c->open_queue("fan/orders", reader(1024, "audit")).ok());
+  ASSERT_TRUE(audit2.c->open_queue("fan/orders", reader(1024, "audit")).ok());
+  ASSERT_TRUE(billing.c->open_queue("fan/orders", reader(1024, "billing")).ok());
+  for (int i = 0; i < 30; ++i) p.post(wq, "o" + std::to_string(i));
+  ASSERT_TRUE(poll_until({p.c.get(), audit1.c.get(), audit2.c.get(), billing.c.get()}, [&] {
+    return audit1.got.size() + audit2.got.size() == 30 && billing.got.size() == 30;
+  }));
+  EXPECT_EQ(audit1.got.size(), 15u);  // round-robin within the app id
+  EXPECT_EQ(audit2.got.size(), 15u);
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(billing.got[static_cast<std::size_t>(i)].payload, "o" + std::to_string(i));
+  // Unknown and missing app ids are refused with the broker's reason.
+  consumer bad(broker.address());
+  const auto r = bad.c->open_queue("fan/orders", reader(10, "marketing"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, client::errc::broker_refused);
+  EXPECT_EQ(r.error().status, wire::status::invalid_argument);
+  EXPECT_EQ(bad.c->open_queue("fan/orders", reader(10)).error().status, wire::status::invalid_argument);
+}
+
+TEST_F(broker_modes, broadcast_reaches_every_current_consumer_once) {
+  producer p(broker.address());
+  std::vector<std::unique_ptr<consumer>> cs;
+  for (int i = 0; i < 3; ++i) {
+    cs.push_back(std::make_unique<consumer>(broker.address()));
+    ASSERT_TRUE(cs.back()->c->open_queue("bcast/news", reader()).ok());
+  }
+  auto wq = *p.c->open_queue("bcast/news", writer());
+  for (int i = 0; i < 10; ++i) p.post(wq, "n" + std::to_string(i));
+  ASSERT_TRUE(poll_until({p.c.get(), cs[0]->c.get(), cs[1]->c.get(), cs[2]->c.get()}, [&] {
+    return cs[0]->got.size() == 10 && cs[1]->got.size() == 10 && cs[2]->got.size() == 10 && p.acks.size() == 10;
+  }));
+  poll_for({p.c.get(), cs[0]->c.get(), cs[1]->c.get(), cs[2]->c.get()}, 0.2);
+  for (const auto& c : cs) {
+    ASSERT_EQ(c->got.size(), 10u);  // once each, never more
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(c->got[static_cast<std::size_t>(i)].payload, "n" + std::to_string(i));
+  }
+}
+
+TEST_F(broker_modes, queues_on_other_shards_are_reached_through_redirect) {
+  // Connected to shard 0 only; the queues spread over both shards by hash.
+  producer p(broker.address(0));
+  consumer c(broker.address(0));
+  std::vector<client::queue_handle> wqs;
+  for (int i = 0; i < 8; ++i) {
+    const std::string uri = "prio/spread-" + std::to_string(i);
+    auto w = p.c->open_queue(uri, writer());
+    ASSERT_TRUE(w.ok()) << uri << ": " << client::describe(w.error());
+    wqs.push_back(*w);
+    ASSERT_TRUE(c.c->open_queue(uri, reader()).ok());
+  }
+  for (std::size_t i = 0; i < wqs.size(); ++i) p.post(wqs[i], "q" + std::to_string(i));
+  ASSERT_TRUE(poll_until({p.c.get(), c.c.get()}, [&] { return c.got.size() == 8 && p.acks.size() == 8; }));
+  std::set<std::uint32_t> partitions;
+  for (const auto& a : p.acks) partitions.insert(a.guid.partition);
+  EXPECT_EQ(partitions.size(), 2u) << "eight queues should land on both shards";
+  EXPECT_NE(broker.output().find("sluice-broker: ready"), std::string::npos);
+}
+
+TEST_F(broker_modes, unknown_domain_and_bad_uri_are_refused) {
+  producer p(broker.address());
+  const auto r = p.c->open_queue("nosuch/q", writer());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, client::errc::broker_refused);
+  EXPECT_EQ(r.error().status, wire::status::unknown_domain);
+  EXPECT_EQ(p.c->open_queue("prio/bad name", writer()).error().status, wire::status::invalid_argument);
+  EXPECT_TRUE(p.c->open_queue("prio/fine", writer()).ok());  // the session carries on
+}
+
+TEST_F(broker_modes, oversized_message_is_refused_locally) {
+  producer p(broker.address());
+  auto wq = *p.c->open_queue("prio/big", writer());
+  const std::string big(2u << 20, 'x');  // over the default 1 MiB
+  const auto r = p.c->post(wq, wire::as_bytes(big));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, client::errc::too_large);
+  // A large message that fits travels in fragments.
+  consumer c(broker.address());
+  ASSERT_TRUE(c.c->open_queue("prio/big", reader()).ok());
+  const std::string fits(512u << 10, 'y');
+  p.post(wq, fits);
+  ASSERT_TRUE(poll_until({p.c.get(), c.c.get()}, [&] { return c.got.size() == 1; }));
+  EXPECT_EQ(c.got[0].payload, fits);
+}
+
+class broker_limits : public ::testing::Test {
+ protected:
+  broker_limits()
+      : broker(broker_options{2, R"(
+[[domain]]
+name = "small"
+max_messages = 5
+[[domain]]
+name = "short"
+message_ttl_ms = 200
+)",
+                              "", 0}) {}
+  void SetUp() override { ASSERT_TRUE(broker.start()) << broker.error(); }
+  void TearDown() override { EXPECT_EQ(broker.stop(), 0) << broker.output(); }
+  broker_process broker;
+};
+
+TEST_F(broker_limits, queue_full_is_nacked_with_the_reason) {
+  producer p(broker.address());
+  auto wq = *p.c->open_queue("small/q", writer());
+  for (int i = 0; i < 8; ++i) p.post(wq, "m");
+  ASSERT_TRUE(poll_until({p.c.get()}, [&] { return p.acks.size() == 8; }));
+  std::map<wire::status, int> by_status;
+  for (const auto& a : p.acks) ++by_status[a.status];
+  EXPECT_EQ(by_status[wire::status::ok], 5);
+  EXPECT_EQ(by_status[wire::status::queue_full], 3);
+  // Draining makes room again.
+  consumer c(broker.address());
+  ASSERT_TRUE(c.c->open_queue("small/q", reader()).ok());
+  ASSERT_TRUE(poll_until({p.c.get(), c.c.get()}, [&] { return c.got.size() == 5; })) << c.got.size() << "\n"
+                                                                                     << broker.output();
+  poll_for({c.c.get()}, 0.1);  // let the confirms reach the broker
+  p.post(wq, "again");
+  ASSERT_TRUE(poll_until({p.c.get()}, [&] { return p.acks.size() == 9; }));
+  EXPECT_EQ(p.acks.back().status, wire::status::ok);
+}
+
+TEST_F(broker_limits, messages_past_their_ttl_are_not_delivered) {
+  producer p(broker.address());
+  auto wq = *p.c->open_queue("short/q", writer());
+  p.post(wq, "stale");
+  ASSERT_TRUE(poll_until({p.c.get()}, [&] { return p.acks.size() == 1; }));
+  poll_for({p.c.get()}, 0.4);  // past the 200 ms TTL with no consumer
+  consumer c(broker.address());
+  ASSERT_TRUE(c.c->open_queue("short/q", reader()).ok());
+  p.post(wq, "fresh");
+  ASSERT_TRUE(poll_until({p.c.get(), c.c.get()}, [&] { return !c.got.empty(); }));
+  poll_for({c.c.get()}, 0.2);
+  ASSERT_EQ(c.got.size(), 1u);
+  EXPECT_EQ(c.got[0].payload, "fresh");
+}
+
+}  // namespace
+}  // namespace sluice::testing

@@ -1,0 +1,162 @@
+#include "tests/support/broker_process.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace sluice::testing {
+
+namespace {
+
+const char* k_default_domains = R"(
+[[domain]]
+name = "prio"
+mode = "priority"
+
+[[domain]]
+name = "fan"
+mode = "fanout"
+app_ids = ["audit", "billing"]
+
+[[domain]]
+name = "bcast"
+mode = "broadcast"
+)";
+
+bool udp_port_free(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::uint16_t find_free_ports(std::uint32_t count) {
+  std::mt19937 rng(static_cast<unsigned>(::getpid()) ^ static_cast<unsigned>(
+                       std::chrono::steady_clock::now().time_since_epoch().count()));
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const auto base = static_cast<std::uint16_t>(20000 + rng() % 30000);
+    bool all = true;
+    for (std::uint32_t i = 0; i < count && all; ++i) all = udp_port_free(static_cast<std::uint16_t>(base + i));
+    if (all) return base;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string binary_path(const char* name) {
+  const std::string dir = SLUICE_BINARY_DIR;
+  const std::string n = name;
+  if (n == "sluice-broker") return dir + "/datapath/broker/sluice-broker";
+  if (n == "sluice") return dir + "/tools/sluice";
+  return dir + "/" + n;
+}
+
+broker_process::broker_process(const broker_options& opts) : _opts(opts) {
+  char tmpl[] = "/tmp/sluice-test-XXXXXX";
+  const char* d = ::mkdtemp(tmpl);
+  _dir = d ? d : "/tmp";
+  _log = _dir + "/broker.log";
+}
+
+broker_process::~broker_process() {
+  if (_pid > 0) kill9();
+  std::remove(_log.c_str());
+  std::remove((_dir + "/sluice.toml").c_str());
+  ::rmdir(_dir.c_str());
+}
+
+std::string broker_process::address(std::uint32_t shard) const {
+  return "127.0.0.1:" + std::to_string(_base_port + shard);
+}
+
+std::string broker_process::output() const {
+  std::ifstream in(_log);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool broker_process::start() {
+  _base_port = find_free_ports(_opts.shards);
+  if (_base_port == 0) {
+    _error = "no free UDP port range";
+    return false;
+  }
+  const std::string cfg_path = _dir + "/sluice.toml";
+  {
+    std::ofstream cfg(cfg_path);
+    cfg << "[node]\nlisten = \"127.0.0.1\"\nbase_port = " << _base_port << "\n\n[shards]\ncount = " << _opts.shards
+        << "\nidle = \"adaptive\"\n\n"
+        << _opts.extra << "\n"
+        << (_opts.domains.empty() ? k_default_domains : _opts.domains) << "\n";
+  }
+  const std::string bin = binary_path("sluice-broker");
+  const std::string interval = std::to_string(_opts.stats_interval_s);
+  _pid = ::fork();
+  if (_pid == 0) {
+    const int fd = ::open(_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execl(bin.c_str(), bin.c_str(), "--config", cfg_path.c_str(), "--stats-interval", interval.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  if (_pid < 0) {
+    _error = "fork failed";
+    return false;
+  }
+  for (int i = 0; i < 1000; ++i) {
+    if (output().find("sluice-broker: ready") != std::string::npos) return true;
+    int st = 0;
+    if (::waitpid(_pid, &st, WNOHANG) == _pid) {
+      _pid = -1;
+      _error = "broker exited during start-up: " + output();
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  _error = "broker did not become ready in 10 s: " + output();
+  kill9();
+  return false;
+}
+
+int broker_process::stop() {
+  if (_pid <= 0) return -1;
+  ::kill(_pid, SIGTERM);
+  for (int i = 0; i < 1000; ++i) {
+    int st = 0;
+    if (::waitpid(_pid, &st, WNOHANG) == _pid) {
+      _pid = -1;
+      return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill9();
+  return -1;
+}
+
+void broker_process::kill9() {
+  if (_pid <= 0) return;
+  ::kill(_pid, SIGKILL);
+  int st = 0;
+  ::waitpid(_pid, &st, 0);
+  _pid = -1;
+}
+
+}  // namespace sluice::testing

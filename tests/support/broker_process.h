@@ -1,0 +1,58 @@
+// tests/support/broker_process.h — start and stop a real sluice-broker.
+//
+// Integration tests run the real binary: this writes a config file into a
+// temporary directory, spawns `sluice-broker --config`, waits for its
+// "ready" line, and stops it by PID (SIGTERM, or SIGKILL for crash tests).
+// Ports: a free run of consecutive UDP ports on 127.0.0.1 is probed per
+// start, so tests can run side by side. The destructor kills what is left.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace sluice::testing {
+
+struct broker_options {
+  std::uint32_t shards = 2;
+  std::string domains;       // [[domain]] tables; empty = the default three
+  std::string extra;         // more TOML (e.g. [debug], [limits]) placed before the domains
+  double stats_interval_s = 0;
+};
+
+class broker_process {
+ public:
+  explicit broker_process(const broker_options& opts = {});
+  ~broker_process();
+  broker_process(const broker_process&) = delete;
+  broker_process& operator=(const broker_process&) = delete;
+
+  // Starts the broker; false (with the reason in error()) if it did not
+  // print "ready" within 10 s.
+  bool start();
+  // SIGTERM and wait; returns the exit status (-1 if it had to be killed).
+  int stop();
+  // SIGKILL and reap.
+  void kill9();
+
+  pid_t pid() const noexcept { return _pid; }
+  std::uint16_t base_port() const noexcept { return _base_port; }
+  std::string address(std::uint32_t shard = 0) const;  // "127.0.0.1:PORT"
+  const std::string& error() const noexcept { return _error; }
+  // Everything the broker printed so far (stdout and stderr).
+  std::string output() const;
+
+ private:
+  broker_options _opts;
+  std::string _dir;
+  std::string _log;
+  pid_t _pid = -1;
+  std::uint16_t _base_port = 0;
+  std::string _error;
+};
+
+// Path of a binary built in this tree (set by CMake at build time).
+std::string binary_path(const char* name);
+
+}  // namespace sluice::testing
