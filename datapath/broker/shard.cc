@@ -119,11 +119,26 @@ void shard::run() noexcept {
   if (guard) alloc_guard::arm_this_thread(true);
   _stats.running.store(true, std::memory_order_relaxed);
 
+  std::uint64_t loops = 0;
+  std::uint64_t busy = 0;
+  const auto publish_stats = [&] {
+    const auto& c = proto->counters();
+    _stats.sessions.store(ep->sessions(), std::memory_order_relaxed);
+    _stats.queues.store(proto->engine().queue_cnt(), std::memory_order_relaxed);
+    _stats.puts.store(c.puts, std::memory_order_relaxed);
+    _stats.acks.store(c.acks, std::memory_order_relaxed);
+    _stats.pushes.store(c.pushes, std::memory_order_relaxed);
+    _stats.confirms.store(c.confirms, std::memory_order_relaxed);
+    _stats.redirects.store(c.redirects, std::memory_order_relaxed);
+    _stats.errors.store(c.errors_sent, std::memory_order_relaxed);
+    _stats.bad_datagrams.store(ep->counters().bad_header, std::memory_order_relaxed);
+    _stats.memory_bytes.store(proto->engine().memory_in_use(), std::memory_order_relaxed);
+    _stats.loops.store(loops, std::memory_order_relaxed);
+    _stats.busy_loops.store(busy, std::memory_order_relaxed);
+  };
   constexpr time_ns housekeeping_ns = 5 * k_ns_per_ms;
   time_ns next_housekeeping = 0;
   time_ns last_work = clk.now_ns();
-  std::uint64_t loops = 0;
-  std::uint64_t busy = 0;
   bool stopping = false;
   time_ns stop_deadline = 0;
   for (;;) {
@@ -143,24 +158,13 @@ void shard::run() noexcept {
     if (now >= next_housekeeping) {
       next_housekeeping = now + housekeeping_ns;
       proto->engine().expire(now);
-      const auto& c = proto->counters();
-      _stats.sessions.store(ep->sessions(), std::memory_order_relaxed);
-      _stats.queues.store(proto->engine().queue_cnt(), std::memory_order_relaxed);
-      _stats.puts.store(c.puts, std::memory_order_relaxed);
-      _stats.acks.store(c.acks, std::memory_order_relaxed);
-      _stats.pushes.store(c.pushes, std::memory_order_relaxed);
-      _stats.confirms.store(c.confirms, std::memory_order_relaxed);
-      _stats.redirects.store(c.redirects, std::memory_order_relaxed);
-      _stats.errors.store(c.errors_sent, std::memory_order_relaxed);
-      _stats.bad_datagrams.store(ep->counters().bad_header, std::memory_order_relaxed);
-      _stats.memory_bytes.store(proto->engine().memory_in_use(), std::memory_order_relaxed);
-      _stats.loops.store(loops, std::memory_order_relaxed);
-      _stats.busy_loops.store(busy, std::memory_order_relaxed);
+      publish_stats();
     }
     if (work == 0 && _cfg.idle == idle_policy::adaptive && now - last_work >= _cfg.spin_ns) {
       _port->wait(500 * k_ns_per_us);  // bounded: timers keep running
     }
   }
+  publish_stats();
   if (guard) alloc_guard::arm_this_thread(false);
   _stats.running.store(false, std::memory_order_relaxed);
   ep.reset();
