@@ -104,6 +104,10 @@ int run(const broker_config& cfg, double stats_interval_s) {
 }  // namespace
 }  // namespace sluice::broker
 
+// LeakSanitizer (asan builds): libnuma caches cpu masks for the life of the
+// process (numa_node_of_cpu); that is not a leak of ours.
+extern "C" const char* __lsan_default_suppressions() { return "leak:libnuma.so\n"; }
+
 int main(int argc, char** argv) {
   using namespace sluice::broker;
   CLI::App cli{"sluice-broker: the Sluice message broker (single node, kernel UDP)"};

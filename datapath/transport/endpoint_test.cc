@@ -163,7 +163,7 @@ std::vector<std::byte> data_packet(std::uint64_t id, std::uint16_t frame_cnt, wi
   h.payload_sz = static_cast<std::uint16_t>(frames.size());
   h.frame_cnt = frame_cnt;
   wire::encode_packet_header(d, h);
-  std::memcpy(d.data() + wire::k_packet_header_sz, frames.data(), frames.size());
+  if (!frames.empty()) std::memcpy(d.data() + wire::k_packet_header_sz, frames.data(), frames.size());
   return d;
 }
 

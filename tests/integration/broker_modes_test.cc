@@ -6,6 +6,7 @@
 #include <set>
 #include <vector>
 
+#include "datapath/wire/properties.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/client_helpers.h"
 
@@ -149,6 +150,40 @@ TEST_F(broker_modes, queues_on_other_shards_are_reached_through_redirect) {
   for (const auto& a : p.acks) partitions.insert(a.guid.partition);
   EXPECT_EQ(partitions.size(), 2u) << "eight queues should land on both shards";
   EXPECT_NE(broker.output().find("sluice-broker: ready"), std::string::npos);
+}
+
+TEST_F(broker_modes, typed_properties_travel_with_the_message) {
+  producer p(broker.address());
+  auto c = connect_client(broker.address());
+  std::vector<std::pair<std::string, std::int64_t>> ints;
+  std::string source;
+  bool flag = false;
+  c->on_message([&](const client::message& m) {
+    wire::property_reader r(m.properties);
+    while (!r.done()) {
+      const auto prop = r.next();
+      if (prop.type == wire::property_type::string) source = std::string(prop.as_string());
+      if (prop.type == wire::property_type::boolean) flag = prop.as_bool();
+      if (prop.type == wire::property_type::int32 || prop.type == wire::property_type::int64) {
+        ints.emplace_back(std::string(prop.key), prop.as_int());
+      }
+    }
+    (void)c->confirm(m.queue, m.guid);
+  });
+  auto wq = *p.c->open_queue("prio/props", writer());
+  ASSERT_TRUE(c->open_queue("prio/props", reader()).ok());
+  std::byte buf[256];
+  wire::property_writer w(buf);
+  ASSERT_TRUE(w.add_string("source", "test").ok());
+  ASSERT_TRUE(w.add_int32("attempt", 3).ok());
+  ASSERT_TRUE(w.add_int64("ts", 1'700'000'000'000LL).ok());
+  ASSERT_TRUE(w.add_bool("urgent", true).ok());
+  ASSERT_TRUE(p.c->post(wq, wire::as_bytes("body"), w.finish()).ok());
+  ASSERT_TRUE(poll_until({p.c.get(), c.get()}, [&] { return ints.size() == 2; }));
+  EXPECT_EQ(source, "test");
+  EXPECT_TRUE(flag);
+  EXPECT_EQ(ints[0], (std::pair<std::string, std::int64_t>{"attempt", 3}));
+  EXPECT_EQ(ints[1], (std::pair<std::string, std::int64_t>{"ts", 1'700'000'000'000LL}));
 }
 
 TEST_F(broker_modes, unknown_domain_and_bad_uri_are_refused) {
