@@ -1,7 +1,7 @@
 # Shared build helpers: one way to add a library, a test, a fuzzer, a benchmark.
 
 set(SLUICE_WARNINGS -Wall -Wextra -Wshadow -Wconversion -Wsign-conversion
-    -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual -Wnull-dereference
+    -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual
     -Wimplicit-fallthrough)
 
 add_library(sluice_build_flags INTERFACE)

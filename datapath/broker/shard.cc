@@ -43,7 +43,7 @@ std::vector<int> shard_cpus(const broker_config& cfg) {
     const int n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
     for (int i = 0; i < n; ++i) {
       const hwloc_obj_t pu = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU, static_cast<unsigned>(i));
-      all.push_back(static_cast<int>(pu->os_index));
+      if (pu != nullptr) all.push_back(static_cast<int>(pu->os_index));
     }
     hwloc_topology_destroy(topo);
   }
