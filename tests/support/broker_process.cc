@@ -14,24 +14,17 @@
 #include <sstream>
 #include <thread>
 
+#include "datapath/broker/config.h"
+
 namespace sluice::testing {
 
 namespace {
 
-const char* k_default_domains = R"(
-[[domain]]
-name = "prio"
-mode = "priority"
-
-[[domain]]
-name = "fan"
-mode = "fanout"
-app_ids = ["audit", "billing"]
-
-[[domain]]
-name = "bcast"
-mode = "broadcast"
-)";
+// The domains of the broker's embedded default config (prio, fan, bcast).
+std::string default_domains() {
+  const std::string all = broker::k_default_config;
+  return all.substr(all.find("[[domain]]"));
+}
 
 bool udp_port_free(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
@@ -104,7 +97,7 @@ bool broker_process::start() {
     cfg << "[node]\nlisten = \"127.0.0.1\"\nbase_port = " << _base_port << "\n\n[shards]\ncount = " << _opts.shards
         << "\nidle = \"adaptive\"\n\n"
         << _opts.extra << "\n"
-        << (_opts.domains.empty() ? k_default_domains : _opts.domains) << "\n";
+        << (_opts.domains.empty() ? default_domains() : _opts.domains) << "\n";
   }
   const std::string bin = binary_path("sluice-broker");
   const std::string interval = std::to_string(_opts.stats_interval_s);
