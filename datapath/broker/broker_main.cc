@@ -1,7 +1,8 @@
 // sluice-broker: the single-node broker process.
 //
-// Loads the config (or the embedded default), binds one UDP port per shard,
-// starts the shard threads, and waits for SIGINT/SIGTERM; then every shard
+// Loads the config (or the embedded default), binds one port per shard (a
+// kernel UDP socket, or in af_xdp mode an AF_XDP socket on the shard's NIC
+// queue after loading and attaching the XDP program), starts the shard threads, and waits for SIGINT/SIGTERM; then every shard
 // closes its sessions gracefully and the process exits 0. With
 // --stats-interval it prints per-shard counters periodically.
 #include <CLI/CLI.hpp>
@@ -15,14 +16,19 @@
 #include "common/alloc_guard.h"
 #include "datapath/broker/config.h"
 #include "datapath/broker/shard.h"
+#include "datapath/xdp/shard_mesh.h"
+#include "datapath/xdp/xdp_steering.h"
 
 namespace sluice::broker {
 namespace {
 
 void print_banner(const broker_config& cfg, const std::vector<std::unique_ptr<shard>>& shards) {
   std::printf("sluice-broker 0.1.0: node %u, config: %s\n", cfg.node_id, cfg.source.c_str());
-  std::printf("  %u shard(s) on %s ports %u-%u, idle %s\n", cfg.shard_cnt, cfg.listen.c_str(), cfg.base_port,
-              cfg.base_port + cfg.shard_cnt - 1, to_string(cfg.idle));
+  std::printf("  %u shard(s) on %s ports %u-%u, idle %s, datapath %s\n", cfg.shard_cnt, cfg.listen.c_str(),
+              cfg.base_port, cfg.base_port + cfg.shard_cnt - 1, to_string(cfg.idle), to_string(cfg.datapath.mode));
+  for (const auto& s : shards) {
+    if (!s->port_description().empty()) std::printf("  shard %u: %s\n", s->index(), s->port_description().c_str());
+  }
   for (const auto& d : cfg.domains) {
     std::printf("  domain %-12s %-9s", d.name.c_str(), to_string(d.mode));
     for (std::size_t i = 0; i < d.app_ids.size(); ++i) {
@@ -30,10 +36,9 @@ void print_banner(const broker_config& cfg, const std::vector<std::unique_ptr<sh
     }
     std::printf("\n");
   }
-  (void)shards;
 }
 
-void print_stats(const std::vector<std::unique_ptr<shard>>& shards) {
+void print_stats(const std::vector<std::unique_ptr<shard>>& shards, const xdp::xdp_steering* steering) {
   for (const auto& s : shards) {
     const auto& st = s->stats();
     const auto ld = [](const std::atomic<std::uint64_t>& a) {
@@ -46,6 +51,20 @@ void print_stats(const std::vector<std::unique_ptr<shard>>& shards) {
                 ld(st.bad_datagrams), ld(st.memory_bytes),
                 st.loops.load() ? 100.0 * static_cast<double>(st.busy_loops.load()) / static_cast<double>(st.loops.load())
                                 : 0.0);
+    if (steering != nullptr) {
+      std::printf("shard %u af_xdp: rx_xsk %llu rx_kernel %llu rx_invalid %llu forwarded_out %llu forwarded_in %llu "
+                  "forward_dropped %llu tx_xsk %llu tx_kernel %llu tx_dropped %llu\n",
+                  s->index(), ld(st.rx_xsk), ld(st.rx_kernel), ld(st.rx_invalid), ld(st.forwarded_out),
+                  ld(st.forwarded_in), ld(st.forward_dropped), ld(st.tx_xsk), ld(st.tx_kernel), ld(st.tx_dropped));
+    }
+  }
+  if (steering != nullptr) {
+    const auto c = steering->counters();
+    std::printf("xdp:");
+    for (unsigned i = 0; i < c.size(); ++i) {
+      std::printf(" %s %llu", sluice_xdp_counter_name(i), static_cast<unsigned long long>(c[i]));
+    }
+    std::printf("\n");
   }
   std::fflush(stdout);
 }
@@ -63,12 +82,40 @@ int run(const broker_config& cfg, double stats_interval_s) {
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
+  // af_xdp: the program first (sockets register in its XSKMAP), then the
+  // shards. Declared before `shards` so it is destroyed (detached) after them.
+  std::unique_ptr<xdp::xdp_steering> steering;
+  std::unique_ptr<xdp::shard_mesh> mesh;
+  xdp_binding binding;
+  if (cfg.datapath.mode == datapath_mode::af_xdp) {
+    const auto& d = cfg.datapath;
+    xdp::xdp_steering_config xc;
+    xc.ifname = d.interface;
+    xc.port_lo = cfg.base_port;
+    xc.port_hi = static_cast<std::uint16_t>(cfg.base_port + cfg.shard_cnt - 1);
+    xc.mode = d.xdp_mode == xdp_attach_mode::native ? xdp::xdp_mode::native
+              : d.xdp_mode == xdp_attach_mode::skb  ? xdp::xdp_mode::skb
+                                                    : xdp::xdp_mode::auto_select;
+    xc.attach = d.attach == xdp_attach::dispatcher ? xdp::attach_kind::dispatcher : xdp::attach_kind::link;
+    xc.dispatcher_priority = d.dispatcher_priority;
+    std::string err;
+    std::vector<std::string> log;
+    steering = xdp::xdp_steering::attach(xc, err, log);
+    for (const auto& line : log) std::fprintf(stderr, "sluice-broker: %s\n", line.c_str());
+    if (!steering) {
+      std::fprintf(stderr, "sluice-broker: %s\n", err.c_str());
+      return 1;
+    }
+    std::printf("sluice-broker: XDP program on %s, %s\n", d.interface.c_str(), steering->description().c_str());
+    mesh = std::make_unique<xdp::shard_mesh>(cfg.shard_cnt);
+    binding = xdp_binding{steering->xsks_map_fd(), steering->skb_mode(), mesh.get()};
+  }
   const std::vector<int> cpus = shard_cpus(cfg);
   std::vector<std::unique_ptr<shard>> shards;
   for (std::uint32_t i = 0; i < cfg.shard_cnt; ++i) {
     auto s = std::make_unique<shard>(cfg, i, cpus[i]);
     std::string err;
-    if (!s->bind(err)) {
+    if (!s->bind(err, steering ? &binding : nullptr)) {
       std::fprintf(stderr, "sluice-broker: %s\n", err.c_str());
       return 1;
     }
@@ -89,10 +136,10 @@ int run(const broker_config& cfg, double stats_interval_s) {
       std::printf("sluice-broker: %s, closing sessions\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
       break;
     }
-    if (stats_interval_s > 0) print_stats(shards);
+    if (stats_interval_s > 0) print_stats(shards, steering.get());
   }
   for (auto& s : shards) s->stop();
-  print_stats(shards);
+  print_stats(shards, steering.get());
   if (cfg.alloc_guard != alloc_guard::mode::off) {
     std::printf("sluice-broker: allocation guard: %llu allocation(s) on shard loops\n",
                 static_cast<unsigned long long>(alloc_guard::violations()));
@@ -110,7 +157,7 @@ extern "C" const char* __lsan_default_suppressions() { return "leak:libnuma.so\n
 
 int main(int argc, char** argv) {
   using namespace sluice::broker;
-  CLI::App cli{"sluice-broker: the Sluice message broker (single node, kernel UDP)"};
+  CLI::App cli{"sluice-broker: the Sluice message broker (single node; kernel UDP or AF_XDP)"};
   std::string config_path;
   bool print_default = false;
   bool check_only = false;

@@ -45,6 +45,7 @@ const char* to_string(domain_mode m) noexcept {
 }
 
 const char* to_string(idle_policy p) noexcept { return p == idle_policy::busy ? "busy" : "adaptive"; }
+const char* to_string(datapath_mode m) noexcept { return m == datapath_mode::af_xdp ? "af_xdp" : "udp"; }
 
 const domain_config* broker_config::find_domain(std::string_view name) const noexcept {
   for (const auto& d : domains) {
@@ -104,6 +105,12 @@ class section {
       if (!e.is_string()) return fail(&e, key, "must be an array of strings");
       out.push_back(*e.value<std::string>());
     }
+  }
+  void boolean(const char* key, bool& out) {
+    const toml::node* n = get(key);
+    if (n == nullptr) return;
+    if (!n->is_boolean()) return fail(n, key, "must be true or false");
+    out = *n->value<bool>();
   }
   void integers(const char* key, std::vector<int>& out, int lo, int hi) {
     const toml::node* n = get(key);
@@ -251,6 +258,23 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
   sc.keepalive_ns = keepalive_ms * k_ns_per_ms;
   sess.finish();
 
+  section dp(source, table_of("datapath"), "datapath.", err);
+  auto& dc = cfg.datapath;
+  dp.choice("mode", dc.mode, {std::pair{"udp", datapath_mode::udp}, std::pair{"af_xdp", datapath_mode::af_xdp}});
+  dp.string("interface", dc.interface);
+  dp.integers("queues", dc.queues, 0, 4095);
+  dp.choice("xdp_mode", dc.xdp_mode,
+            {std::pair{"auto", xdp_attach_mode::auto_select}, std::pair{"native", xdp_attach_mode::native},
+             std::pair{"skb", xdp_attach_mode::skb}});
+  dp.choice("attach", dc.attach, {std::pair{"link", xdp_attach::link}, std::pair{"dispatcher", xdp_attach::dispatcher}});
+  dp.integer("dispatcher_priority", dc.dispatcher_priority, 1, 1000);
+  dp.boolean("zero_copy", dc.zero_copy);
+  dp.boolean("busy_poll", dc.busy_poll);
+  dp.integer("busy_poll_budget", dc.busy_poll_budget, 1, 1024);
+  dp.integer("ring_size", dc.ring_size, 64, 16384);
+  dp.boolean("hugepages", dc.hugepages);
+  dp.finish();
+
   section debug(source, table_of("debug"), "debug.", err);
   debug.choice("alloc_guard", cfg.alloc_guard,
                {std::pair{"off", alloc_guard::mode::off}, std::pair{"count", alloc_guard::mode::count},
@@ -271,7 +295,7 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
   for (const auto& [k, v] : root) {
     const std::string key(k.str());
     if (key != "node" && key != "shards" && key != "limits" && key != "session" && key != "debug" &&
-        key != "domain") {
+        key != "domain" && key != "datapath") {
       top.fail(&v, key.c_str(), "unknown section");
     }
   }
@@ -291,6 +315,21 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
     err = at + "session: " + e;
   } else if (cfg.chunk_cnt < cfg.session.send_window) {
     err = at + "limits.chunk_cnt: must be at least session.send_window";
+  } else if (cfg.datapath.mode == datapath_mode::af_xdp) {
+    const auto& d = cfg.datapath;
+    const auto a = net_addr::from_ip_port(cfg.listen, 1);
+    if (d.interface.empty()) {
+      err = at + "datapath.interface: af_xdp mode needs the interface to attach to";
+    } else if (a->ip == net_addr{}.ip) {
+      err = at + "node.listen: af_xdp mode needs a concrete address of " + d.interface + ", not \"" + cfg.listen + "\"";
+    } else if (!d.queues.empty() && d.queues.size() != cfg.shard_cnt) {
+      err = at + "datapath.queues: lists " + std::to_string(d.queues.size()) + " NIC queues for " +
+            std::to_string(cfg.shard_cnt) + " shards (one per shard, or leave it empty for 0..count-1)";
+    } else if ((d.ring_size & (d.ring_size - 1)) != 0) {
+      err = at + "datapath.ring_size: must be a power of two";
+    } else if (cfg.session.max_datagram_sz > 1472) {
+      err = at + "session.max_datagram_sz: af_xdp mode sends one 2 KiB frame per datagram: at most 1472";
+    }
   }
   if (!err.empty()) return std::nullopt;
   return cfg;
@@ -332,6 +371,19 @@ std::string config_help() {
     max_message_sz = 1048576    largest frame body (PUT: 16 + properties + payload)
     idle_timeout_ms = 10000     end a session after this long without a datagram
     keepalive_ms = 1000         PING after this long without sending
+  [datapath]
+    mode = "udp"                "udp" (kernel sockets) or "af_xdp" (XDP program + AF_XDP sockets)
+    interface = ""              af_xdp: the NIC; node.listen must be one of its addresses
+    queues = []                 af_xdp: NIC queue per shard; empty = 0..count-1
+    xdp_mode = "auto"           "auto" (native, else SKB with the reason logged), "native" or "skb"
+    attach = "link"             "link" (bpf_link: detaches when the broker dies) or "dispatcher"
+                                (libxdp's multi-program dispatcher, beside other XDP programs)
+    dispatcher_priority = 50    dispatcher: run priority (lower runs first)
+    zero_copy = true            try zero-copy first; falls back to copy mode (logged)
+    busy_poll = false           SO_PREFER_BUSY_POLL + SO_BUSY_POLL_BUDGET on the AF_XDP sockets
+    busy_poll_budget = 64       packets per busy-poll round
+    ring_size = 2048            AF_XDP fill/completion/RX/TX ring entries (power of two)
+    hugepages = true            UMEM on hugepages when reserved, else normal pages (logged)
   [debug]
     alloc_guard = "off"         "off", "count" or "abort" on heap allocation in the shard loop
   [[domain]]                    one table per domain; queues "NAME/queue" are created on first open

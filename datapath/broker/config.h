@@ -24,6 +24,24 @@ namespace sluice::broker {
 enum class domain_mode : std::uint8_t { priority, fanout, broadcast };
 enum class storage_kind : std::uint8_t { memory, disk };
 enum class idle_policy : std::uint8_t { adaptive, busy };
+enum class datapath_mode : std::uint8_t { udp, af_xdp };
+enum class xdp_attach : std::uint8_t { link, dispatcher };
+enum class xdp_attach_mode : std::uint8_t { auto_select, native, skb };
+
+// [datapath]: kernel UDP sockets (portable) or AF_XDP (kernel bypass).
+struct datapath_config {
+  datapath_mode mode = datapath_mode::udp;
+  std::string interface;                 // af_xdp: the NIC (node.listen must be one of its addresses)
+  std::vector<int> queues;               // af_xdp: NIC queue per shard; empty = 0..count-1
+  xdp_attach_mode xdp_mode = xdp_attach_mode::auto_select;
+  xdp_attach attach = xdp_attach::link;
+  std::uint32_t dispatcher_priority = 50;
+  bool zero_copy = true;
+  bool busy_poll = false;
+  std::uint32_t busy_poll_budget = 64;
+  std::uint32_t ring_size = 2048;
+  bool hugepages = true;
+};
 
 inline constexpr std::size_t k_app_ids_max = 16;
 
@@ -62,6 +80,9 @@ struct broker_config {
   // [session]
   transport::session_config session;
 
+  // [datapath]
+  datapath_config datapath;
+
   // [debug]
   alloc_guard::mode alloc_guard = alloc_guard::mode::off;
 
@@ -81,5 +102,6 @@ std::string config_help();
 
 const char* to_string(domain_mode m) noexcept;
 const char* to_string(idle_policy p) noexcept;
+const char* to_string(datapath_mode m) noexcept;
 
 }  // namespace sluice::broker

@@ -8,6 +8,8 @@
 #include "common/alloc_guard.h"
 #include "datapath/broker/shard_protocol.h"
 #include "datapath/transport/endpoint.h"
+#include "datapath/transport/udp_port.h"
+#include "datapath/xdp/af_xdp_port.h"
 
 namespace sluice::broker {
 
@@ -59,12 +61,53 @@ shard::~shard() { stop(); }
 
 std::uint16_t shard::port() const noexcept { return _port ? _port->local_addr().port : 0; }
 
-bool shard::bind(std::string& err) {
+namespace {
+void publish_xdp(shard_stats& st, const xdp::af_xdp_port& p) {
+  const auto& c = p.counters();
+  st.rx_xsk.store(c.rx_xsk, std::memory_order_relaxed);
+  st.rx_kernel.store(c.rx_kernel, std::memory_order_relaxed);
+  st.rx_invalid.store(c.rx_bad + c.rx_not_ours, std::memory_order_relaxed);
+  st.forwarded_out.store(c.forwarded_out, std::memory_order_relaxed);
+  st.forwarded_in.store(c.forwarded_in, std::memory_order_relaxed);
+  st.forward_dropped.store(c.forward_dropped, std::memory_order_relaxed);
+  st.tx_xsk.store(c.tx_xsk, std::memory_order_relaxed);
+  st.tx_kernel.store(c.tx_kernel, std::memory_order_relaxed);
+  st.tx_dropped.store(c.tx_dropped, std::memory_order_relaxed);
+}
+}  // namespace
+
+bool shard::bind(std::string& err, const xdp_binding* xdp) {
   transport::udp_port_config pc;
   const auto addr = net_addr::from_ip_port(_cfg.listen, static_cast<std::uint16_t>(_cfg.base_port + _index));
   if (!addr) {
     err = "node.listen: \"" + _cfg.listen + "\" is not an address";
     return false;
+  }
+  if (xdp != nullptr) {
+    const auto& d = _cfg.datapath;
+    xdp::af_xdp_port_config xc;
+    xc.ifname = d.interface;
+    xc.queue_id = d.queues.empty() ? _index : static_cast<std::uint32_t>(d.queues[_index]);
+    xc.local = *addr;
+    xc.base_port = _cfg.base_port;
+    xc.max_datagram_sz = _cfg.session.max_datagram_sz;
+    xc.ring_sz = d.ring_size;
+    xc.zero_copy = d.zero_copy;
+    xc.skb_mode = xdp->skb_mode;
+    xc.busy_poll = d.busy_poll;
+    xc.busy_poll_budget = d.busy_poll_budget;
+    xc.hugepages = d.hugepages;
+    xc.numa_node = numa_available() >= 0 ? numa_node_of_cpu(_cpu) : -1;
+    xc.xsks_map_fd = xdp->xsks_map_fd;
+    auto p = xdp::af_xdp_port::open(xc, xdp->mesh, _index, err);
+    if (!p) {
+      err = "shard " + std::to_string(_index) + ": " + err;
+      return false;
+    }
+    _port_desc = p->description();
+    _xdp_port = p.get();
+    _port = std::move(p);
+    return true;
   }
   pc.bind = *addr;
   pc.max_datagram_sz = _cfg.session.max_datagram_sz;
@@ -135,6 +178,7 @@ void shard::run() noexcept {
     _stats.memory_bytes.store(proto->engine().memory_in_use(), std::memory_order_relaxed);
     _stats.loops.store(loops, std::memory_order_relaxed);
     _stats.busy_loops.store(busy, std::memory_order_relaxed);
+    if (_xdp_port != nullptr) publish_xdp(_stats, *_xdp_port);
   };
   constexpr time_ns housekeeping_ns = 5 * k_ns_per_ms;
   time_ns next_housekeeping = 0;

@@ -22,7 +22,12 @@
 
 #include "common/spsc_ring.h"
 #include "datapath/broker/config.h"
-#include "datapath/transport/udp_port.h"
+#include "datapath/transport/datagram_port.h"
+
+namespace sluice::xdp {
+class af_xdp_port;
+class shard_mesh;
+}  // namespace sluice::xdp
 
 namespace sluice::broker {
 
@@ -41,9 +46,26 @@ struct shard_stats {
   std::atomic<std::uint64_t> loops{0};
   std::atomic<std::uint64_t> busy_loops{0};   // iterations that did work
   std::atomic<std::uint64_t> memory_bytes{0}; // message bodies in use
+  // af_xdp mode (datapath/xdp/af_xdp_port.h counters)
+  std::atomic<std::uint64_t> rx_xsk{0};
+  std::atomic<std::uint64_t> rx_kernel{0};
+  std::atomic<std::uint64_t> rx_invalid{0};
+  std::atomic<std::uint64_t> forwarded_out{0};
+  std::atomic<std::uint64_t> forwarded_in{0};
+  std::atomic<std::uint64_t> forward_dropped{0};
+  std::atomic<std::uint64_t> tx_xsk{0};
+  std::atomic<std::uint64_t> tx_kernel{0};
+  std::atomic<std::uint64_t> tx_dropped{0};
   std::atomic<std::int32_t> cpu{-1};
   std::atomic<std::int32_t> numa_node{-1};
   std::atomic<bool> running{false};
+};
+
+// What an af_xdp shard needs from the main thread's XDP setup.
+struct xdp_binding {
+  int xsks_map_fd = -1;
+  bool skb_mode = false;
+  xdp::shard_mesh* mesh = nullptr;
 };
 
 enum class shard_command : std::uint8_t { none, stop };
@@ -53,9 +75,12 @@ class shard {
   shard(const broker_config& cfg, std::uint32_t index, int cpu);
   ~shard();
 
-  // Opens the shard's UDP port (main thread, before start()): a busy port or
-  // a bad address is reported here, with the address.
-  bool bind(std::string& err);
+  // Opens the shard's port (main thread, before start()): kernel UDP, or with
+  // `xdp` an AF_XDP socket on the shard's NIC queue. A busy port, a bad
+  // address or an AF_XDP failure is reported here, with the reason.
+  bool bind(std::string& err, const xdp_binding* xdp = nullptr);
+  // How the port came up (af_xdp: queue, bind mode, UMEM pages).
+  const std::string& port_description() const noexcept { return _port_desc; }
   void start();
   // Asks the thread to close its sessions gracefully and exit; join()s it.
   void stop();
@@ -70,7 +95,9 @@ class shard {
   const broker_config& _cfg;
   std::uint32_t _index;
   int _cpu;
-  std::unique_ptr<transport::udp_port> _port;
+  std::unique_ptr<transport::datagram_port> _port;
+  xdp::af_xdp_port* _xdp_port = nullptr;  // _port, when in af_xdp mode
+  std::string _port_desc;
   spsc_ring<shard_command> _commands{16};  // main thread → shard
   shard_stats _stats;
   std::thread _thread;

@@ -21,7 +21,7 @@ namespace {
 struct raw_session final : transport::session_handler {
   explicit raw_session(const std::string& broker_addr) {
     transport::udp_port_config pc;
-    pc.bind = *net_addr::from_ip_port("127.0.0.1", 0);
+    pc.bind = *net_addr::from_ip_port("0.0.0.0", 0);
     std::string err;
     port = transport::udp_port::open(pc, err);
     ep = std::make_unique<transport::endpoint>(*port, clk, transport::endpoint_config{}, *this);
@@ -103,11 +103,9 @@ TEST_F(broker_bad_input, garbage_datagrams_are_dropped_and_counted) {
       std::memcpy(junk.data(), &magic, 4);
       junk[4] = std::byte{wire::k_version};
     }
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(broker.base_port() + static_cast<std::uint16_t>(i % 2)));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::sendto(fd, junk.data(), len, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    sockaddr_storage a{};
+    const socklen_t alen = net_addr::parse(broker.address(static_cast<std::uint32_t>(i % 2)))->to_sockaddr(a);
+    ::sendto(fd, junk.data(), len, 0, reinterpret_cast<sockaddr*>(&a), alen);
   }
   ::close(fd);
   expect_broker_still_serves("prio/after-garbage");

@@ -223,7 +223,7 @@ max_messages = 5
 name = "short"
 message_ttl_ms = 200
 )",
-                              "", 0}) {}
+                              "", 0, "", ""}) {}
   void SetUp() override { ASSERT_TRUE(broker.start()) << broker.error(); }
   void TearDown() override { EXPECT_EQ(broker.stop(), 0) << broker.output(); }
   broker_process broker;

@@ -1,6 +1,7 @@
 #include "tests/support/broker_process.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -8,13 +9,17 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include "datapath/broker/config.h"
+#include "tests/support/test_network.h"
 
 namespace sluice::testing {
 
@@ -68,14 +73,22 @@ broker_process::broker_process(const broker_options& opts) : _opts(opts) {
 }
 
 broker_process::~broker_process() {
-  if (_pid > 0) kill9();
+  if (_pid > 0) {
+    // AF_XDP: a graceful stop prints the counters check_datapath() reads.
+    if (network(_opts.datapath.empty() ? nullptr : _opts.datapath.c_str()).kind != datapath_kind::udp) {
+      stop();
+    } else {
+      kill9();
+    }
+  }
   std::remove(_log.c_str());
   std::remove((_dir + "/sluice.toml").c_str());
   ::rmdir(_dir.c_str());
 }
 
 std::string broker_process::address(std::uint32_t shard) const {
-  return "127.0.0.1:" + std::to_string(_base_port + shard);
+  const auto& net = network(_opts.datapath.empty() ? nullptr : _opts.datapath.c_str());
+  return net.broker_ip + ":" + std::to_string(_base_port + shard);
 }
 
 std::string broker_process::output() const {
@@ -86,19 +99,27 @@ std::string broker_process::output() const {
 }
 
 bool broker_process::start() {
-  _base_port = find_free_ports(_opts.shards);
+  const auto& net = network(_opts.datapath.empty() ? nullptr : _opts.datapath.c_str());
+  const bool xdp = net.kind != datapath_kind::udp;
+  // In its own namespace the broker has every port to itself.
+  _base_port = xdp ? 7600 : find_free_ports(_opts.shards);
   if (_base_port == 0) {
     _error = "no free UDP port range";
     return false;
   }
-  const std::string cfg_path = _dir + "/sluice.toml";
+  const std::string cfg_path = config_path();
   {
     std::ofstream cfg(cfg_path);
-    cfg << "[node]\nlisten = \"127.0.0.1\"\nbase_port = " << _base_port << "\n\n[shards]\ncount = " << _opts.shards
-        << "\nidle = \"adaptive\"\n\n"
-        << _opts.extra << "\n"
-        << (_opts.domains.empty() ? default_domains() : _opts.domains) << "\n";
+    cfg << "[node]\nlisten = \"" << net.broker_ip << "\"\nbase_port = " << _base_port << "\n\n[shards]\ncount = "
+        << _opts.shards << "\nidle = \"adaptive\"\n\n";
+    if (xdp) {
+      cfg << "[datapath]\nmode = \"af_xdp\"\ninterface = \"" << net.broker_if << "\"\nxdp_mode = \""
+          << (net.kind == datapath_kind::af_xdp_skb ? "skb" : "native") << "\"\nring_size = 512\n"
+          << _opts.datapath_extra << "\n\n";
+    }
+    cfg << _opts.extra << "\n" << (_opts.domains.empty() ? default_domains() : _opts.domains) << "\n";
   }
+  const std::string ns_path = xdp ? "/run/netns/" + net.broker_ns : "";
   const std::string bin = binary_path("sluice-broker");
   const std::string interval = std::to_string(_opts.stats_interval_s);
   _pid = ::fork();
@@ -106,6 +127,10 @@ bool broker_process::start() {
     const int fd = ::open(_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
+    if (!ns_path.empty()) {
+      const int ns = ::open(ns_path.c_str(), O_RDONLY);
+      if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) ::_exit(126);
+    }
     ::execl(bin.c_str(), bin.c_str(), "--config", cfg_path.c_str(), "--stats-interval", interval.c_str(),
             static_cast<char*>(nullptr));
     ::_exit(127);
@@ -136,12 +161,40 @@ int broker_process::stop() {
     int st = 0;
     if (::waitpid(_pid, &st, WNOHANG) == _pid) {
       _pid = -1;
+      check_datapath();
       return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   kill9();
   return -1;
+}
+
+// In AF_XDP mode every datagram from the client namespace must have come
+// through the AF_XDP sockets, none through the kernel fallback socket: a
+// broken XDP program or socket would otherwise hide behind that fallback.
+void broker_process::check_datapath() {
+  if (network(_opts.datapath.empty() ? nullptr : _opts.datapath.c_str()).kind == datapath_kind::udp) return;
+  const std::string out = output();
+  std::uint64_t xsk = 0;
+  std::uint64_t kernel = 0;
+  int lines = 0;
+  for (std::size_t at = out.find(" af_xdp: rx_xsk "); at != std::string::npos;
+       at = out.find(" af_xdp: rx_xsk ", at + 1)) {
+    unsigned long long a = 0;
+    unsigned long long b = 0;
+    if (std::sscanf(out.c_str() + at, " af_xdp: rx_xsk %llu rx_kernel %llu", &a, &b) == 2) {
+      xsk += a;
+      kernel += b;
+      ++lines;
+    }
+  }
+  if (lines == 0) {
+    ADD_FAILURE() << "AF_XDP broker printed no af_xdp counters:\n" << out;
+  } else {
+    EXPECT_EQ(kernel, 0u) << "datagrams reached the AF_XDP broker through the kernel socket:\n" << out;
+    EXPECT_GT(xsk, 0u) << "no datagram reached the AF_XDP broker through AF_XDP:\n" << out;
+  }
 }
 
 void broker_process::kill9() {

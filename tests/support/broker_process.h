@@ -5,6 +5,8 @@
 // "ready" line, and stops it by PID (SIGTERM, or SIGKILL for crash tests).
 // Ports: a free run of consecutive UDP ports on 127.0.0.1 is probed per
 // start, so tests can run side by side. The destructor kills what is left.
+// With an AF_XDP datapath (test_network.h) the broker runs in AF_XDP mode in
+// the broker namespace on 198.18.0.1, ports from 7600.
 #pragma once
 
 #include <sys/types.h>
@@ -19,6 +21,10 @@ struct broker_options {
   std::string domains;       // [[domain]] tables; empty = the default three
   std::string extra;         // more TOML (e.g. [debug], [limits]) placed before the domains
   double stats_interval_s = 0;
+  // "" = as SLUICE_TEST_DATAPATH says (tests/support/test_network.h);
+  // "af_xdp" / "af_xdp_skb" for tests that exist only for AF_XDP.
+  std::string datapath;
+  std::string datapath_extra;  // more [datapath] keys in AF_XDP mode (e.g. attach = "dispatcher")
 };
 
 class broker_process {
@@ -38,13 +44,17 @@ class broker_process {
 
   pid_t pid() const noexcept { return _pid; }
   std::uint16_t base_port() const noexcept { return _base_port; }
-  std::string address(std::uint32_t shard = 0) const;  // "127.0.0.1:PORT"
+  std::string address(std::uint32_t shard = 0) const;  // "127.0.0.1:PORT" (or the namespace address)
+  // Path of the config file the broker was started with.
+  std::string config_path() const { return _dir + "/sluice.toml"; }
   const std::string& error() const noexcept { return _error; }
   // Everything the broker printed so far (stdout and stderr).
   std::string output() const;
 
  private:
   broker_options _opts;
+  void check_datapath();
+
   std::string _dir;
   std::string _log;
   pid_t _pid = -1;
