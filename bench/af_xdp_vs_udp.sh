@@ -9,7 +9,10 @@
 # stops each broker by PID. Root only. Prints a markdown table and leaves the
 # JSON lines in $OUT (default bench/results/af_xdp_vs_udp.jsonl).
 #
-#   SECONDS_PER_RUN=5  WINDOWS="256 1"  IDLE=adaptive  BUILD=build/release
+#   SECONDS_PER_RUN=5  WINDOWS="256 1"  IDLE=adaptive|busy  SHARDS=1  BUILD=build/release
+#
+# One shard by default: veth has no ntuple steering, so with more shards a
+# datagram may land on another shard's queue and pay a forwarding hop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +20,7 @@ build=${BUILD:-build/release}
 secs=${SECONDS_PER_RUN:-5}
 windows=${WINDOWS:-"256 1"}
 idle=${IDLE:-adaptive}
+shards=${SHARDS:-1}
 out=${OUT:-bench/results/af_xdp_vs_udp.jsonl}
 broker_bin=$build/datapath/broker/sluice-broker
 bench_bin=$build/bench/sluice-bench
@@ -53,8 +57,8 @@ mkdir -p "$(dirname "$out")"
 : > "$out"
 run_mode() {  # label, [datapath] lines
   local label=$1 datapath=$2 cfg=$tmp/$1.toml log=$tmp/$1.log
-  printf '[node]\nlisten = "198.18.1.1"\nbase_port = 7600\n[shards]\ncount = 2\nidle = "%s"\n%s\n[[domain]]\nname = "prio"\nmode = "priority"\n' \
-    "$idle" "$datapath" > "$cfg"
+  printf '[node]\nlisten = "198.18.1.1"\nbase_port = 7600\n[shards]\ncount = %s\nidle = "%s"\n%s\n[[domain]]\nname = "prio"\nmode = "priority"\n' \
+    "$shards" "$idle" "$datapath" > "$cfg"
   ip netns exec "$nb" "$broker_bin" --config "$cfg" > "$log" 2>&1 &
   broker_pid=$!
   for _ in $(seq 100); do grep -q "sluice-broker: ready" "$log" && break; sleep 0.1; done

@@ -385,8 +385,9 @@ void af_xdp_port::wait(time_ns timeout) noexcept {
     }
     fds[cnt++] = pollfd{_link->event_fd(), POLLIN, 0};
   }
-  const int ms = static_cast<int>((timeout + k_ns_per_ms - 1) / k_ns_per_ms);
-  ::poll(fds.data(), cnt, ms);
+  if (timeout <= 0) return;
+  const ::timespec ts{static_cast<time_t>(timeout / k_ns_per_s), static_cast<long>(timeout % k_ns_per_s)};
+  ::ppoll(fds.data(), cnt, &ts, nullptr);
 }
 
 }  // namespace sluice::xdp

@@ -198,6 +198,18 @@ TEST(broker_af_xdp, arp_and_tcp_to_the_broker_host_still_work) {
   EXPECT_GT(xdp_counter(stats, "redirected"), 0u) << stats;
 }
 
+TEST(broker_af_xdp, serves_ipv6_clients) {
+  broker_options o = xdp_options();
+  o.listen = net().broker_ip6;
+  broker_process b(o);
+  ASSERT_TRUE(b.start()) << b.error();
+  round_trip(b, "prio/over-ipv6", 50);
+  ASSERT_EQ(b.stop(), 0);
+  const std::string out = b.output();
+  EXPECT_GT(shard_counter(out, 0, "rx_xsk") + shard_counter(out, 1, "rx_xsk"), 0u) << out;
+  EXPECT_GT(shard_counter(out, 0, "tx_xsk") + shard_counter(out, 1, "tx_xsk"), 0u) << out;
+}
+
 // veth steers by the sender's TX queue, which XPS picks from the sending CPU.
 class two_queues : public ::testing::Test {
  protected:

@@ -60,7 +60,7 @@ TEST(broker_delivery, credit_bounds_unconfirmed_zero_pauses_raising_resumes) {
 }
 
 TEST(broker_delivery, messages_of_a_killed_consumer_reach_another_with_higher_delivery_count) {
-  broker_process broker(broker_options{2, "", k_fast_sessions, 0, "", ""});
+  broker_process broker(with_extra(k_fast_sessions));
   ASSERT_TRUE(broker.start()) << broker.error();
   auto p = connect_client(broker.address());
   auto w = *p->open_queue("prio/kill", writer());
@@ -186,7 +186,7 @@ TEST(broker_delivery, million_messages_priority_queue_no_loss_no_duplicates_in_o
 
 TEST(broker_delivery, steady_state_allocates_nothing_on_shard_threads) {
   // abort mode: one heap allocation on a shard loop kills the broker.
-  broker_process broker(broker_options{2, "", "[debug]\nalloc_guard = \"abort\"\n", 0, "", ""});
+  broker_process broker(with_extra("[debug]\nalloc_guard = \"abort\"\n"));
   ASSERT_TRUE(broker.start()) << broker.error();
   EXPECT_EQ(pump_messages(broker, "prio/guarded", env_count("SLUICE_GUARD_MESSAGES", 200'000)), "");
   const int rc = broker.stop();

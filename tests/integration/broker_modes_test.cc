@@ -215,15 +215,14 @@ TEST_F(broker_modes, oversized_message_is_refused_locally) {
 class broker_limits : public ::testing::Test {
  protected:
   broker_limits()
-      : broker(broker_options{2, R"(
+      : broker(with_domains(R"(
 [[domain]]
 name = "small"
 max_messages = 5
 [[domain]]
 name = "short"
 message_ttl_ms = 200
-)",
-                              "", 0, "", ""}) {}
+)")) {}
   void SetUp() override { ASSERT_TRUE(broker.start()) << broker.error(); }
   void TearDown() override { EXPECT_EQ(broker.stop(), 0) << broker.output(); }
   broker_process broker;

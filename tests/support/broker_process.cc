@@ -88,7 +88,9 @@ broker_process::~broker_process() {
 
 std::string broker_process::address(std::uint32_t shard) const {
   const auto& net = network(_opts.datapath.empty() ? nullptr : _opts.datapath.c_str());
-  return net.broker_ip + ":" + std::to_string(_base_port + shard);
+  const std::string ip = _opts.listen.empty() ? net.broker_ip : _opts.listen;
+  const std::string host = ip.find(':') != std::string::npos ? "[" + ip + "]" : ip;
+  return host + ":" + std::to_string(_base_port + shard);
 }
 
 std::string broker_process::output() const {
@@ -110,7 +112,7 @@ bool broker_process::start() {
   const std::string cfg_path = config_path();
   {
     std::ofstream cfg(cfg_path);
-    cfg << "[node]\nlisten = \"" << net.broker_ip << "\"\nbase_port = " << _base_port << "\n\n[shards]\ncount = "
+    cfg << "[node]\nlisten = \"" << (_opts.listen.empty() ? net.broker_ip : _opts.listen) << "\"\nbase_port = " << _base_port << "\n\n[shards]\ncount = "
         << _opts.shards << "\nidle = \"adaptive\"\n\n";
     if (xdp) {
       cfg << "[datapath]\nmode = \"af_xdp\"\ninterface = \"" << net.broker_if << "\"\nxdp_mode = \""

@@ -25,7 +25,19 @@ struct broker_options {
   // "af_xdp" / "af_xdp_skb" for tests that exist only for AF_XDP.
   std::string datapath;
   std::string datapath_extra;  // more [datapath] keys in AF_XDP mode (e.g. attach = "dispatcher")
+  std::string listen;          // node.listen; "" = the test network's broker address
 };
+
+inline broker_options with_extra(std::string extra) {
+  broker_options o;
+  o.extra = std::move(extra);
+  return o;
+}
+inline broker_options with_domains(std::string domains) {
+  broker_options o;
+  o.domains = std::move(domains);
+  return o;
+}
 
 class broker_process {
  public:

@@ -97,6 +97,10 @@ test_network setup(const char* forced) {
   for (const auto& [ns, dev, ip] : {std::tuple{net.broker_ns, net.broker_if, net.broker_ip},
                                     std::tuple{net.client_ns, net.client_if, net.client_ip}}) {
     must("ip -n " + ns + " addr add " + ip + "/24 dev " + dev);
+    // IPv6 too (RFC 5180's benchmarking prefix), without duplicate address
+    // detection so the address is usable at once.
+    must("ip -n " + ns + " addr add " + (ns == net.broker_ns ? net.broker_ip6 : net.client_ip6) + "/64 dev " + dev +
+         " nodad");
     must("ip -n " + ns + " link set lo up");
     must("ip -n " + ns + " link set " + dev + " up");
     // Without this the AF_XDP side sees partial (offloaded) UDP checksums.

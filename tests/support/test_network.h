@@ -3,8 +3,8 @@
 // By default the broker listens on 127.0.0.1 with kernel UDP. With
 // SLUICE_TEST_DATAPATH=af_xdp (or af_xdp_skb) the same tests run the broker
 // in AF_XDP mode instead: on first use this creates two network namespaces
-// joined by a two-queue veth pair (198.18.0.1 broker side, 198.18.0.2
-// client side, TX checksum offload off on both ends so AF_XDP sees complete
+// joined by a two-queue veth pair (198.18.0.1 and 2001:2::1 broker side,
+// 198.18.0.2 and 2001:2::2 client side, TX checksum offload off on both ends so AF_XDP sees complete
 // checksums), moves the test process's main thread into the client
 // namespace (threads and child processes started later follow it), and the
 // broker is started inside the broker namespace. The namespaces are named
@@ -30,6 +30,8 @@ struct test_network {
   std::string client_if = "sx1";
   std::string broker_ip = "127.0.0.1";
   std::string client_ip = "127.0.0.1";
+  std::string broker_ip6 = "2001:2::1";  // AF_XDP namespaces only
+  std::string client_ip6 = "2001:2::2";
 };
 
 // The process's network (set up on first call). `forced` overrides the
