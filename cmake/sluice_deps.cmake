@@ -19,6 +19,7 @@ sluice_require_pkg(libbpf libbpf libbpf-dev)
 sluice_require_pkg(libxdp libxdp libxdp-dev)
 sluice_require_pkg(liburing liburing liburing-dev)
 sluice_require_pkg(hwloc hwloc libhwloc-dev)
+sluice_require_pkg(httplib cpp-httplib libcpp-httplib-dev)
 
 # libnuma ships no pkg-config file on Debian 12.
 find_library(NUMA_LIBRARY numa)

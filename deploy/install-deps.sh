@@ -13,7 +13,9 @@ packages=(
   linux-libc-dev
   # libraries
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libzstd-dev
+  libzstd-dev libcpp-httplib-dev
+  # cluster membership (the consensus engine; tests start their own on loopback)
+  etcd-server etcd-client
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 ethtool procps psmisc python3
