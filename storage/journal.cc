@@ -250,7 +250,10 @@ std::size_t journal::poll() noexcept {
   request_segment(_place_seg);
   request_segment(_place_seg.next());
   try_issue();
-  if (_state.segments().size() > _cfg.segments_soft_max) compact_oldest();
+  if (_state.segments().size() > _cfg.segments_soft_max &&
+      static_cast<double>(_state.segments().front().live_bytes) <=
+          _cfg.compact_live_max * static_cast<double>(_cfg.segment_sz))
+    compact_oldest();
   _compactor->step();
   retire_segments();
   return n;

@@ -48,7 +48,8 @@ struct journal_config {
   std::size_t batch_cnt = 4;                // buffers: one in flight, the others filling
   std::size_t commit_sz_budget = 256u << 10;
   std::size_t live_messages_max = 1u << 20;
-  std::uint32_t segments_soft_max = 4;      // more: compact the oldest
+  std::uint32_t segments_soft_max = 4;      // more: compact the oldest ...
+  double compact_live_max = 0.5;            // ... if at most this share of it is live
 };
 
 class journal_listener {
@@ -107,8 +108,10 @@ class journal {
 
   // ---- retention ----
   // Starts copying the oldest segment's live data forward, if it is pinned
-  // and sealed. poll() calls it itself past segments_soft_max; callable any
-  // time (tests, an admin command). False if there is nothing to compact.
+  // and sealed, however much of it is live. poll() does it itself past
+  // segments_soft_max when at most compact_live_max of the oldest segment is
+  // live (copying a mostly-live segment would only churn); callable any time
+  // (tests, an admin command). False if there is nothing to compact.
   bool compact_oldest() noexcept;
 
   seq_no last_seq() const noexcept { return _state.last_seq(); }

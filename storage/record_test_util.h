@@ -12,7 +12,9 @@ inline bytes as_bytes(std::string_view s) noexcept {
   return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
 }
 
-inline message_id make_id(std::uint64_t n) noexcept {
+template <class Int>
+message_id make_id(Int v) noexcept {
+  const auto n = static_cast<std::uint64_t>(v);
   message_id id;
   std::memcpy(id.bytes.data(), &n, sizeof n);
   id.bytes[15] = 0xA5;
