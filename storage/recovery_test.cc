@@ -5,6 +5,7 @@
 
 #include "common/rng.h"
 #include "storage/journal_test_util.h"
+#include "storage/journal_tool.h"
 #include "storage/memory_persistence.h"
 #include "storage/record_test_util.h"
 
@@ -223,6 +224,39 @@ TEST(recovery, unsynced_appends_are_gone_after_a_crash_acked_ones_stay) {
   ASSERT_TRUE(b.recovered.ok()) << b.rep.log;
   EXPECT_EQ(b.j->last_seq(), durable);
   EXPECT_EQ(b.live(1), 5u);
+}
+
+}  // namespace
+}  // namespace sluice::storage
+
+namespace sluice::storage {
+namespace {
+
+TEST(journal_tool, verify_counts_kinds_live_messages_and_first_bad_offset) {
+  memory_persistence p;
+  {
+    life a(p);
+    ASSERT_TRUE(a.j->append_queue_created(queue_id{1}, 1, as_bytes("d/q"), {}).ok());
+    test::drain(*a.j, p);
+    p.corrupt_next_write(40);
+    put(*a.j, 0, 4);
+    test::drain(*a.j, p);
+    put(*a.j, 4, 10);
+    ASSERT_TRUE(a.j->append_confirm(queue_id{1}, make_id(5), 0).ok());
+    test::drain(*a.j, p);
+    p.crash();
+  }
+  const journal_summary s = inspect(p, true);
+  EXPECT_FALSE(s.ok);
+  ASSERT_TRUE(s.first_bad.has_value());
+  EXPECT_EQ(s.first_bad->segment, segment_id{1});
+  EXPECT_EQ(s.first_bad->offset, 2 * k_block_sz);
+  EXPECT_EQ(s.first_bad->code, errc::bad_crc);
+  EXPECT_EQ(s.records_by_kind[static_cast<std::size_t>(record_kind::message)], 6u);
+  EXPECT_EQ(s.records_by_kind[static_cast<std::size_t>(record_kind::confirm)], 1u);
+  ASSERT_EQ(s.queues.size(), 1u);
+  EXPECT_EQ(s.queues[0].live_cnt, 5u);
+  EXPECT_EQ(s.live.size(), 5u);
 }
 
 }  // namespace
