@@ -1,0 +1,258 @@
+#include "storage/recovery.h"
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+#include "storage/aligned_buffer.h"
+#include "storage/segment.h"
+
+namespace sluice::storage {
+namespace {
+
+// A window onto one segment, re-read as the scan moves. Big enough for the
+// largest record the format allows, so any record fits one window.
+class segment_reader {
+ public:
+  segment_reader(persistence& p, aligned_buffer& buf, segment_id s, std::uint64_t size) noexcept
+      : _p(p), _buf(buf), _s(s), _size(size) {}
+
+  // Bytes from pos: at least min(need, size - pos) of them, maybe more.
+  result<bytes, errc> at(std::uint64_t pos, std::size_t need) {
+    const std::uint64_t want_end = std::min<std::uint64_t>(pos + need, _size);
+    if (!(_len > 0 && pos >= _off && want_end <= _off + _len)) {
+      _off = align_down(pos, k_block_sz);
+      _len = static_cast<std::size_t>(std::min<std::uint64_t>(_buf.size(), _size - _off));
+      const auto st = _p.read_blocking(_s, _off, _buf.span().first(_len));
+      if (!st) return unexpected{st.error()};
+      bytes_read += _len;
+    }
+    return bytes{_buf.data() + (pos - _off), static_cast<std::size_t>(_off + _len - pos)};
+  }
+  std::uint64_t size() const noexcept { return _size; }
+  std::uint64_t bytes_read = 0;
+
+ private:
+  persistence& _p;
+  aligned_buffer& _buf;
+  segment_id _s;
+  std::uint64_t _size;
+  std::uint64_t _off = 0;
+  std::size_t _len = 0;
+};
+
+std::string file_of(segment_id s) {
+  char name[24];
+  segment_file_name(s, name);
+  return name;
+}
+
+bool all_zero(bytes b) noexcept {
+  return std::all_of(b.begin(), b.end(), [](std::byte x) { return x == std::byte{0}; });
+}
+
+class scanner {
+ public:
+  scanner(persistence& p, const recovery_options& opt, journal_state& st, recovery_report& rep)
+      : _p(p), _opt(opt), _st(st), _rep(rep), _buf(k_record_sz_max + 2 * k_block_sz) {}
+
+  status<errc> run();
+
+ private:
+  status<errc> scan_segment(std::size_t idx);
+  // A bad record at pos: torn tail (zeroed, scan ends) or corrupt middle.
+  // Sets `resume` to the next valid commit in this segment when salvaging.
+  status<errc> on_bad(std::size_t idx, segment_reader& r, std::uint64_t pos, errc code,
+                      std::optional<std::uint64_t>& resume);
+  bool later_segment_has_data(std::size_t idx);
+  // Salvage: continue the order checks from the valid record at pos.
+  status<errc> reseed(segment_reader& r, std::uint64_t pos);
+  status<errc> zero_tail(segment_id s, segment_reader& r, std::uint64_t pos, std::uint64_t end);
+
+  persistence& _p;
+  const recovery_options& _opt;
+  journal_state& _st;
+  recovery_report& _rep;
+  aligned_buffer _buf;
+  std::vector<segment_id> _segs;
+  record_order _order;
+  bool _any_header = false;
+  bool _ended = false;  // a torn tail was found: later segments must hold no data
+};
+
+status<errc> scanner::run() {
+  if (auto st = _p.list_segments(_segs); !st) return st;
+  for (std::size_t i = 0; i < _segs.size(); ++i) {
+    if (i > 0 && _segs[i] != _segs[i - 1].next()) {
+      _rep.log += "journal: segment " + file_of(_segs[i - 1].next()) + " is missing\n";
+      return unexpected{errc::bad_segment};
+    }
+    if (auto st = scan_segment(i); !st) return st;
+  }
+  _rep.last_segment = _segs.empty() ? segment_id{0} : _segs.back();
+  return {};
+}
+
+status<errc> scanner::scan_segment(std::size_t idx) {
+  const segment_id s = _segs[idx];
+  const auto size = _p.open_segment(s);
+  if (!size) return unexpected{size.error()};
+  _st.add_segment(s);
+  ++_rep.segment_cnt;
+  _rep.resume_off = 0;
+  segment_reader r(_p, _buf, s, *size);
+  const auto block0 = r.at(0, k_block_sz);
+  if (!block0) return unexpected{block0.error()};
+  const auto hdr = decode_segment_header(*block0, s);
+  std::optional<std::uint64_t> resume;
+  if (!hdr.ok()) {
+    _rep.bytes_scanned += r.bytes_read;
+    if (hdr.error() == errc::not_found && all_zero(block0->first(k_block_sz))) {
+      // Created ahead of need and never written, or an unwritten first block of a torn commit.
+      return on_bad(idx, r, 0, errc::truncated, resume);
+    }
+    return on_bad(idx, r, 0, errc::bad_segment, resume);
+  }
+  if (_ended) {
+    _rep.log += "journal: " + file_of(s) + " holds data after a torn tail\n";
+    return unexpected{errc::corrupt_middle};
+  }
+  if (!_any_header) {
+    _st.set_position(seq_no{hdr->base_seq.value() - 1}, hdr->epoch);
+    _order = record_order(hdr->epoch, seq_no{hdr->base_seq.value() - 1});
+    _any_header = true;
+  } else if (hdr->base_seq != _order.last_seq().next() || hdr->epoch != _order.epoch()) {
+    if (auto st = on_bad(idx, r, 0, errc::seq_out_of_order, resume); !st) return st;
+    if (!resume) return {};
+    if (auto st = reseed(r, *resume); !st) return st;
+  }
+  std::uint64_t pos = resume.value_or(k_segment_data_off);
+  while (pos + sizeof(record_header) <= r.size()) {
+    const auto head = r.at(pos, sizeof(record_header));
+    if (!head) return unexpected{head.error()};
+    if (is_zero_header(*head)) {
+      if (pos % k_block_sz == 0) break;  // no commit starts here: end of data
+      pos = align_up(pos, k_block_sz);
+      continue;
+    }
+    std::uint32_t len;
+    std::memcpy(&len, head->data() + 4, 4);
+    const auto in = r.at(pos, std::min<std::size_t>(padded_sz(len), k_record_sz_max));
+    if (!in) return unexpected{in.error()};
+    auto rec = decode_record(*in);
+    errc bad{};
+    if (!rec.ok()) bad = rec.error();
+    else if (auto o = _order.check(*rec); !o) bad = o.error();
+    if (bad != errc{}) {
+      resume.reset();
+      if (auto st = on_bad(idx, r, pos, bad, resume); !st) return st;
+      if (!resume) break;
+      pos = *resume;
+      if (auto st = reseed(r, pos); !st) return st;
+      continue;
+    }
+    const auto padded = static_cast<std::uint32_t>(padded_sz(len));
+    if (auto st = _st.apply(*rec, s, pos, padded); !st) {
+      _rep.log += "journal: " + file_of(s) + " offset " + std::to_string(pos) + ": record contradicts the state (" +
+                  to_string(st.error()) + ")\n";
+      if (!_opt.salvage || st.error() == errc::index_full) return st;
+      _rep.corrupt.push_back({s, pos, st.error()});
+    }
+    ++_rep.record_cnt;
+    ++_rep.records_by_kind[static_cast<std::size_t>(rec->kind)];
+    pos += padded;
+  }
+  _rep.resume_off = std::min(align_up(pos, k_block_sz), r.size());
+  _rep.bytes_scanned += r.bytes_read;
+  return {};
+}
+
+status<errc> scanner::reseed(segment_reader& r, std::uint64_t pos) {
+  const auto in = r.at(pos, k_record_sz_max);
+  if (!in) return unexpected{in.error()};
+  const auto rec = decode_record(*in);
+  SLUICE_ASSERT(rec.ok(), "salvage resumes only at a record that decodes");
+  const epoch_no before = rec->kind == record_kind::epoch ? epoch_no{rec->body.epoch.previous_epoch} : rec->epoch;
+  _order = record_order(before, seq_no{rec->seq.value() - 1});
+  return {};
+}
+
+bool scanner::later_segment_has_data(std::size_t idx) {
+  for (std::size_t j = idx + 1; j < _segs.size(); ++j) {
+    if (!_p.open_segment(_segs[j]).ok()) continue;
+    aligned_buffer block(k_block_sz);
+    if (_p.read_blocking(_segs[j], 0, block.span()).ok() && decode_segment_header(block.span(), _segs[j]).ok())
+      return true;
+  }
+  return false;
+}
+
+status<errc> scanner::on_bad(std::size_t idx, segment_reader& r, std::uint64_t pos, errc code,
+                             std::optional<std::uint64_t>& resume) {
+  const segment_id s = _segs[idx];
+  // Look for a record of a later commit at any block boundary past pos, and
+  // for the end of the non-zero bytes (what a torn tail spans).
+  std::optional<std::uint64_t> evidence;
+  std::uint64_t nonzero_end = pos;
+  for (std::uint64_t b = align_down(pos, k_block_sz); b < r.size(); b += k_block_sz) {
+    const auto blk = r.at(b, k_block_sz);
+    if (!blk) return unexpected{blk.error()};
+    if (all_zero(blk->first(k_block_sz))) continue;
+    nonzero_end = b + k_block_sz;
+    if (b <= pos) continue;
+    const auto in = r.at(b, k_record_sz_max);
+    if (!in) return unexpected{in.error()};
+    const auto rec = decode_record(*in);
+    if (rec.ok() && static_cast<std::uint64_t>(rec->batch_block) * k_block_sz > pos &&
+        (pos == 0 || rec->seq > _order.last_seq())) {
+      evidence = b;
+      break;
+    }
+  }
+  const bool later = !evidence && later_segment_has_data(idx);
+  if (!evidence && !later) {  // torn tail
+    if (nonzero_end <= pos) return {};  // nothing written here: a clean end
+    _rep.torn_tail = true;
+    _rep.tail = {s, pos, code};
+    _rep.truncated_bytes += nonzero_end - pos;
+    _rep.log += "journal: torn tail in " + file_of(s) + " at offset " + std::to_string(pos) + " (" +
+                to_string(code) + "): " + (_opt.read_only ? "would zero " : "zeroed ") +
+                std::to_string(nonzero_end - pos) + " bytes\n";
+    _ended = true;
+    if (_opt.read_only) return {};
+    return zero_tail(s, r, pos, nonzero_end);
+  }
+  _rep.corrupt.push_back({s, pos, code});
+  _rep.log += "journal: corrupt record in the middle of " + file_of(s) + " at offset " + std::to_string(pos) +
+              " (" + to_string(code) + "), valid records follow" +
+              (_opt.salvage ? ": skipped (salvage)\n" : ": refusing to start; run with salvage to skip it\n");
+  if (!_opt.salvage) return unexpected{errc::corrupt_middle};
+  resume = evidence;  // nullopt: the rest of this segment is lost, go on with the next
+  return {};
+}
+
+status<errc> scanner::zero_tail(segment_id s, segment_reader& r, std::uint64_t pos, std::uint64_t end) {
+  aligned_buffer zeros(std::min<std::uint64_t>(end - align_down(pos, k_block_sz), 1u << 20));
+  const std::uint64_t b0 = align_down(pos, k_block_sz);
+  const auto first = r.at(b0, k_block_sz);
+  if (!first) return unexpected{first.error()};
+  std::memcpy(zeros.data(), first->data(), static_cast<std::size_t>(pos - b0));  // keep the good records
+  if (auto st = _p.write_blocking(s, b0, zeros.span().first(k_block_sz)); !st) return st;
+  std::memset(zeros.data(), 0, k_block_sz);
+  for (std::uint64_t off = b0 + k_block_sz; off < end;) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), end - off));
+    if (auto st = _p.write_blocking(s, off, zeros.span().first(n)); !st) return st;
+    off += n;
+  }
+  return {};
+}
+
+}  // namespace
+
+status<errc> recover(persistence& p, const recovery_options& opt, journal_state& state, recovery_report& report) {
+  SLUICE_ASSERT(state.segments().empty() && state.last_seq() == seq_no{0}, "recover() into a used state");
+  scanner sc(p, opt, state, report);
+  return sc.run();
+}
+
+}  // namespace sluice::storage

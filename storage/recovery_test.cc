@@ -1,0 +1,263 @@
+// storage/recovery_test.cc — crash, torn tail, corrupt middle, salvage, restart.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "common/rng.h"
+#include "storage/journal_test_util.h"
+#include "storage/journal_tool.h"
+#include "storage/memory_persistence.h"
+#include "storage/record_test_util.h"
+
+namespace sluice::storage {
+namespace {
+
+using test::as_bytes;
+using test::make_id;
+
+journal_config cfg() {
+  journal_config c;
+  c.segment_sz = 64 * 1024;
+  c.batch_sz = 16 * 1024;
+  c.batch_cnt = 3;
+  c.commit_sz_budget = 16 * 1024;
+  c.live_messages_max = 4096;
+  c.segments_soft_max = 1000;
+  return c;
+}
+
+// A broker's life: recover what is on `p`, run a journal on top of it.
+struct life {
+  persistence& p;
+  test::recording_listener l;
+  recovery_report rep;
+  status<errc> recovered;
+  std::unique_ptr<journal> j;
+  explicit life(persistence& pers, recovery_options opt = {}) : p(pers) {
+    journal_state st(4096);
+    recovered = recover(p, opt, st, rep);
+    if (!recovered) return;
+    j = std::make_unique<journal>(p, cfg(), l, std::move(st));
+    EXPECT_TRUE(j->start(rep.last_segment, rep.resume_off).ok());
+    test::drain(*j, p);
+  }
+  std::uint64_t live(std::uint32_t q) const {
+    const auto* qs = j->state().queue(queue_id{q});
+    return qs ? qs->live_cnt : 0;
+  }
+};
+
+void put(journal& j, int from, int to, std::string_view payload = "payload") {
+  for (int i = from; i < to; ++i) ASSERT_TRUE(j.append_message(queue_id{1}, make_id(i), {}, as_bytes(payload)).ok());
+}
+
+// ---- failure cases first ------------------------------------------------------------------
+
+TEST(recovery, torn_last_commit_is_truncated_and_reported) {
+  memory_persistence p;
+  {
+    life a(p);
+    ASSERT_TRUE(a.j->append_queue_created(queue_id{1}, 1, as_bytes("d/q"), {}).ok());
+    put(*a.j, 0, 10);
+    test::drain(*a.j, p);
+    put(*a.j, 10, 20);
+    p.tear_next_write(300);  // the host dies 300 bytes into the second commit
+    a.j->commit();
+    a.j->poll();
+    EXPECT_EQ(a.l.durable, seq_no{11});
+    p.crash();
+  }
+  life b(p);
+  ASSERT_TRUE(b.recovered.ok()) << b.rep.log;
+  EXPECT_TRUE(b.rep.torn_tail);
+  EXPECT_GT(b.rep.truncated_bytes, 0u);
+  EXPECT_NE(b.rep.log.find("torn tail in 0000000000000001.sjl at offset"), std::string::npos) << b.rep.log;
+  EXPECT_GE(b.live(1), 10u);  // the 10 acknowledged, maybe some of the torn commit's first records
+  EXPECT_LT(b.live(1), 20u);
+  // The journal goes on where the tail was cut; a second recovery is clean.
+  put(*b.j, 100, 110);
+  test::drain(*b.j, p);
+  const auto live_before = b.live(1);
+  p.crash();
+  life c(p);
+  ASSERT_TRUE(c.recovered.ok()) << c.rep.log;
+  EXPECT_FALSE(c.rep.torn_tail) << c.rep.log;
+  EXPECT_EQ(c.live(1), live_before);
+}
+
+TEST(recovery, corrupt_middle_refused_unless_salvage) {
+  memory_persistence p;
+  {
+    life a(p);
+    ASSERT_TRUE(a.j->append_queue_created(queue_id{1}, 1, as_bytes("d/q"), {}).ok());
+    test::drain(*a.j, p);
+    p.corrupt_next_write(40);  // silently rots the first record of the second commit
+    put(*a.j, 0, 10);
+    test::drain(*a.j, p);
+    put(*a.j, 10, 20);
+    test::drain(*a.j, p);
+    EXPECT_EQ(a.l.durable, a.j->last_seq());
+    p.crash();
+  }
+  {
+    life refused(p);
+    EXPECT_EQ(refused.recovered.error(), errc::corrupt_middle);
+    ASSERT_EQ(refused.rep.corrupt.size(), 1u);
+    EXPECT_EQ(refused.rep.corrupt[0].code, errc::bad_crc);
+    EXPECT_NE(refused.rep.log.find("refusing to start"), std::string::npos);
+  }
+  life salvaged(p, recovery_options{true, false});
+  ASSERT_TRUE(salvaged.recovered.ok()) << salvaged.rep.log;
+  EXPECT_EQ(salvaged.rep.corrupt.size(), 1u);
+  EXPECT_EQ(salvaged.live(1), 10u) << "the third commit survives; the rotten one is skipped";
+}
+
+TEST(recovery, bit_rot_in_the_last_record_of_the_last_commit_is_a_tail) {
+  memory_persistence p;
+  segment_id seg;
+  {
+    life a(p);
+    ASSERT_TRUE(a.j->append_queue_created(queue_id{1}, 1, as_bytes("d/q"), {}).ok());
+    test::drain(*a.j, p);
+    put(*a.j, 0, 3);
+    test::drain(*a.j, p);
+    const live_message* m = const_cast<journal_state&>(a.j->state()).find_message(queue_id{1}, make_id(2));
+    seg = m->segment;
+    p.corrupt_at_rest(seg, m->offset + 50);
+    p.crash();
+  }
+  life b(p, recovery_options{false, true});  // read-only: reports, writes nothing
+  ASSERT_TRUE(b.recovered.ok()) << b.rep.log;
+  EXPECT_TRUE(b.rep.torn_tail);
+  EXPECT_EQ(b.rep.tail.code, errc::bad_crc);
+  EXPECT_EQ(b.live(1), 2u);
+}
+
+// ---- normal operation ----------------------------------------------------------------------
+
+TEST(recovery, empty_directory_starts_fresh) {
+  memory_persistence p;
+  life a(p);
+  ASSERT_TRUE(a.recovered.ok());
+  EXPECT_EQ(a.rep.segment_cnt, 0u);
+  EXPECT_EQ(a.j->last_seq(), seq_no{0});
+  p.crash();
+  life b(p);  // segments created, never written
+  ASSERT_TRUE(b.recovered.ok()) << b.rep.log;
+  EXPECT_FALSE(b.rep.torn_tail);
+}
+
+TEST(recovery, rebuilds_queues_messages_confirms_and_epochs_across_segments) {
+  memory_persistence p;
+  const std::uint64_t seed = 0xC0FFEE;
+  std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+  splitmix64 rng(seed);
+  std::map<std::uint64_t, std::uint64_t> expect_mask;  // id → mask, for live messages
+  seq_no last;
+  epoch_no epoch;
+  {
+    life a(p);
+    ASSERT_TRUE(a.j->append_queue_created(queue_id{1}, 3, as_bytes("d/fanout"), as_bytes("cfg")).ok());
+    ASSERT_TRUE(a.j->append_epoch(epoch_no{5}).ok());
+    for (int i = 0; i < 400; ++i) {
+      const std::string body(rng.below(900), 'x');
+      ASSERT_TRUE(a.j->append_message(queue_id{1}, make_id(i), as_bytes("p"), as_bytes(body)).ok());
+      expect_mask[static_cast<std::uint64_t>(i)] = 0;
+      if (i % 7 == 0) test::drain(*a.j, p);
+    }
+    for (int i = 0; i < 400; i += 2) {
+      for (std::uint16_t app = 0; app < 3; ++app) {
+        if (!rng.chance(0.6)) continue;
+        ASSERT_TRUE(a.j->append_confirm(queue_id{1}, make_id(i), app).ok());
+        auto& m = expect_mask[static_cast<std::uint64_t>(i)];
+        m |= 1ULL << app;
+        if (m == 7) expect_mask.erase(static_cast<std::uint64_t>(i));
+      }
+      if (i % 20 == 0) test::drain(*a.j, p);
+    }
+    ASSERT_TRUE(a.j->append_epoch(epoch_no{6}).ok());
+    test::drain(*a.j, p);
+    last = a.j->last_seq();
+    epoch = a.j->epoch();
+    EXPECT_GT(a.j->segment_cnt(), 3u);
+    p.crash();
+  }
+  life b(p);
+  ASSERT_TRUE(b.recovered.ok()) << b.rep.log;
+  EXPECT_EQ(b.j->last_seq(), last);
+  EXPECT_EQ(b.j->epoch(), epoch_no{6});
+  EXPECT_EQ(b.rep.records_by_kind[static_cast<std::size_t>(record_kind::message)], 400u);
+  EXPECT_EQ(b.rep.records_by_kind[static_cast<std::size_t>(record_kind::epoch)], 2u);
+  const auto* q = b.j->state().queue(queue_id{1});
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q->name, "d/fanout");
+  EXPECT_EQ(q->app_cnt, 3);
+  EXPECT_EQ(q->live_cnt, expect_mask.size());
+  test::collected got;
+  ASSERT_TRUE(replay_live(p, b.j->state(), got).ok());
+  ASSERT_EQ(got.msgs.size(), expect_mask.size());
+  for (const auto& m : got.msgs) {
+    std::uint64_t n;
+    std::memcpy(&n, m.id.bytes.data(), 8);
+    ASSERT_TRUE(expect_mask.count(n)) << n;
+    EXPECT_EQ(m.mask, expect_mask[n]) << n;
+  }
+  // The restarted journal continues the sequence and the epoch.
+  ASSERT_TRUE(b.j->append_purge(queue_id{1}, k_all_apps).ok());
+  EXPECT_EQ(b.j->last_seq(), last.next());
+  EXPECT_EQ(b.j->state().queue(queue_id{1})->live_cnt, 0u);
+}
+
+TEST(recovery, unsynced_appends_are_gone_after_a_crash_acked_ones_stay) {
+  memory_persistence p;
+  seq_no durable;
+  {
+    life a(p);
+    ASSERT_TRUE(a.j->append_queue_created(queue_id{1}, 1, as_bytes("d/q"), {}).ok());
+    put(*a.j, 0, 5);
+    test::drain(*a.j, p);
+    durable = a.l.durable;
+    put(*a.j, 5, 9);  // appended, never committed
+    p.crash();
+  }
+  life b(p);
+  ASSERT_TRUE(b.recovered.ok()) << b.rep.log;
+  EXPECT_EQ(b.j->last_seq(), durable);
+  EXPECT_EQ(b.live(1), 5u);
+}
+
+}  // namespace
+}  // namespace sluice::storage
+
+namespace sluice::storage {
+namespace {
+
+TEST(journal_tool, verify_counts_kinds_live_messages_and_first_bad_offset) {
+  memory_persistence p;
+  {
+    life a(p);
+    ASSERT_TRUE(a.j->append_queue_created(queue_id{1}, 1, as_bytes("d/q"), {}).ok());
+    test::drain(*a.j, p);
+    p.corrupt_next_write(40);
+    put(*a.j, 0, 4);
+    test::drain(*a.j, p);
+    put(*a.j, 4, 10);
+    ASSERT_TRUE(a.j->append_confirm(queue_id{1}, make_id(5), 0).ok());
+    test::drain(*a.j, p);
+    p.crash();
+  }
+  const journal_summary s = inspect(p, true);
+  EXPECT_FALSE(s.ok);
+  ASSERT_TRUE(s.first_bad.has_value());
+  EXPECT_EQ(s.first_bad->segment, segment_id{1});
+  EXPECT_EQ(s.first_bad->offset, 2 * k_block_sz);
+  EXPECT_EQ(s.first_bad->code, errc::bad_crc);
+  EXPECT_EQ(s.records_by_kind[static_cast<std::size_t>(record_kind::message)], 6u);
+  EXPECT_EQ(s.records_by_kind[static_cast<std::size_t>(record_kind::confirm)], 1u);
+  ASSERT_EQ(s.queues.size(), 1u);
+  EXPECT_EQ(s.queues[0].live_cnt, 5u);
+  EXPECT_EQ(s.live.size(), 5u);
+}
+
+}  // namespace
+}  // namespace sluice::storage
