@@ -44,6 +44,7 @@ endmacro()
 sluice_require_cmake_pkg(CLI11 libcli11-dev)
 sluice_require_cmake_pkg(nlohmann_json nlohmann-json3-dev)
 sluice_require_cmake_pkg(tomlplusplus libtomlplusplus-dev)
+sluice_require_cmake_pkg(spdlog libspdlog-dev)
 
 if(SLUICE_TESTS)
   find_package(GTest QUIET)

@@ -15,6 +15,7 @@
 
 #include "common/alloc_guard.h"
 #include "datapath/broker/config.h"
+#include "datapath/broker/service.h"
 #include "datapath/broker/shard.h"
 #include "datapath/xdp/shard_mesh.h"
 #include "datapath/xdp/xdp_steering.h"
@@ -123,6 +124,13 @@ int run(const broker_config& cfg, double stats_interval_s) {
   }
   print_banner(cfg, shards);
   for (auto& s : shards) s->start();
+  broker_service service(cfg, shards, steering.get());
+  if (std::string err; !service.start(err)) {
+    std::fprintf(stderr, "sluice-broker: %s\n", err.c_str());
+    for (auto& s : shards) s->stop();
+    return 1;
+  }
+  std::printf("sluice-broker: control channel on %s\n", cfg.control.broker_socket.c_str());
   std::printf("sluice-broker: ready\n");
   std::fflush(stdout);
 
@@ -138,6 +146,7 @@ int run(const broker_config& cfg, double stats_interval_s) {
     }
     if (stats_interval_s > 0) print_stats(shards, steering.get());
   }
+  service.stop();
   for (auto& s : shards) s->stop();
   print_stats(shards, steering.get());
   if (cfg.alloc_guard != alloc_guard::mode::off) {

@@ -275,6 +275,23 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
   dp.boolean("hugepages", dc.hugepages);
   dp.finish();
 
+  section ctl(source, table_of("control"), "control.", err);
+  ctl.string("broker_socket", cfg.control.broker_socket);
+  ctl.string("operator_socket", cfg.control.operator_socket);
+  ctl.integers("allowed_uids", cfg.control.allowed_uids, 0, 1 << 30);
+  ctl.integers("allowed_gids", cfg.control.allowed_gids, 0, 1 << 30);
+  ctl.string("metrics_listen", cfg.control.metrics_listen);
+  ctl.finish();
+
+  section cl(source, table_of("cluster"), "cluster.", err);
+  cl.choice("membership", cfg.cluster.membership,
+            {std::pair{"static", membership_kind::static_single}, std::pair{"etcd", membership_kind::etcd}});
+  cl.string("name", cfg.cluster.name);
+  cl.strings("etcd_endpoints", cfg.cluster.etcd_endpoints);
+  cl.integer("lease_ttl_ms", cfg.cluster.lease_ttl_ms, 500, 600'000);
+  cl.integer("partitions", cfg.cluster.partitions, 0, 4096);
+  cl.finish();
+
   section debug(source, table_of("debug"), "debug.", err);
   debug.choice("alloc_guard", cfg.alloc_guard,
                {std::pair{"off", alloc_guard::mode::off}, std::pair{"count", alloc_guard::mode::count},
@@ -295,7 +312,7 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
   for (const auto& [k, v] : root) {
     const std::string key(k.str());
     if (key != "node" && key != "shards" && key != "limits" && key != "session" && key != "debug" &&
-        key != "domain" && key != "datapath") {
+        key != "domain" && key != "datapath" && key != "control" && key != "cluster") {
       top.fail(&v, key.c_str(), "unknown section");
     }
   }
@@ -315,6 +332,14 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
     err = at + "session: " + e;
   } else if (cfg.chunk_cnt < cfg.session.send_window) {
     err = at + "limits.chunk_cnt: must be at least session.send_window";
+  } else if (cfg.control.broker_socket.empty() || cfg.control.broker_socket.size() > 100) {
+    err = at + "control.broker_socket: a Unix socket path of 1 to 100 characters";
+  } else if (cfg.control.operator_socket.empty() || cfg.control.operator_socket.size() > 100) {
+    err = at + "control.operator_socket: a Unix socket path of 1 to 100 characters";
+  } else if (!cfg.control.metrics_listen.empty() && !net_addr::parse(cfg.control.metrics_listen)) {
+    err = at + "control.metrics_listen: \"" + cfg.control.metrics_listen + "\" is not IP:PORT (or \"\" for off)";
+  } else if (cfg.cluster.membership == membership_kind::etcd && cfg.cluster.etcd_endpoints.empty()) {
+    err = at + "cluster.etcd_endpoints: etcd membership needs at least one endpoint";
   } else if (cfg.datapath.mode == datapath_mode::af_xdp) {
     const auto& d = cfg.datapath;
     const auto a = net_addr::from_ip_port(cfg.listen, 1);
@@ -384,6 +409,18 @@ std::string config_help() {
     busy_poll_budget = 64       packets per busy-poll round
     ring_size = 2048            AF_XDP fill/completion/RX/TX ring entries (power of two)
     hugepages = true            UMEM on hugepages when reserved, else normal pages (logged)
+  [control]                     read by sluice-control (the broker only listens on broker_socket)
+    broker_socket = "/run/sluice/broker.sock"     broker <-> sluice-control channel (Unix socket)
+    operator_socket = "/run/sluice/control.sock"  sluicectl -> sluice-control (Unix socket, mode 0660)
+    allowed_uids = [0]          peer uids allowed on the operator socket
+    allowed_gids = []           peer gids allowed on the operator socket
+    metrics_listen = "127.0.0.1:9464"  Prometheus text at http://ADDR/metrics; "" = off
+  [cluster]
+    membership = "static"       "static" (single node, no external service) or "etcd"
+    name = "sluice"             cluster name: the etcd key prefix /sluice/NAME/
+    etcd_endpoints = ["http://127.0.0.1:2379"]
+    lease_ttl_ms = 3000         member lease; a node that cannot renew it stops serving (fencing)
+    partitions = 0              partitions in the map; 0 = one per shard
   [debug]
     alloc_guard = "off"         "off", "count" or "abort" on heap allocation in the shard loop
   [[domain]]                    one table per domain; queues "NAME/queue" are created on first open

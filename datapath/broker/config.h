@@ -55,6 +55,26 @@ struct domain_config {
   time_ns message_ttl_ns = 0;                 // 0 = messages never expire
 };
 
+// [control]: the broker ↔ sluice-control channel and sluice-control itself.
+struct control_config {
+  std::string broker_socket = "/run/sluice/broker.sock";     // the broker listens, sluice-control connects
+  std::string operator_socket = "/run/sluice/control.sock";  // sluicectl → sluice-control
+  std::vector<int> allowed_uids = {0};                       // peers allowed on the operator socket
+  std::vector<int> allowed_gids;
+  std::string metrics_listen = "127.0.0.1:9464";             // Prometheus /metrics; "" = off
+};
+
+enum class membership_kind : std::uint8_t { static_single, etcd };
+
+// [cluster]: membership and the partition map.
+struct cluster_config {
+  membership_kind membership = membership_kind::static_single;
+  std::string name = "sluice";
+  std::vector<std::string> etcd_endpoints = {"http://127.0.0.1:2379"};
+  std::uint32_t lease_ttl_ms = 3000;
+  std::uint32_t partitions = 0;  // 0 = one per shard
+};
+
 struct broker_config {
   std::string source = "embedded default";  // file the config came from
 
@@ -82,6 +102,10 @@ struct broker_config {
 
   // [datapath]
   datapath_config datapath;
+
+  // [control], [cluster] (read by sluice-control; the broker uses broker_socket)
+  control_config control;
+  cluster_config cluster;
 
   // [debug]
   alloc_guard::mode alloc_guard = alloc_guard::mode::off;

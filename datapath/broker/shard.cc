@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "common/alloc_guard.h"
+#include "datapath/broker/shard_control.h"
 #include "datapath/broker/shard_protocol.h"
 #include "datapath/transport/endpoint.h"
 #include "datapath/transport/udp_port.h"
@@ -186,7 +187,7 @@ void shard::run() noexcept {
   bool stopping = false;
   time_ns stop_deadline = 0;
   for (;;) {
-    const std::size_t work = ep->poll();
+    std::size_t work = ep->poll();
     ++loops;
     const time_ns now = clk.now_ns();
     if (work != 0) {
@@ -197,6 +198,11 @@ void shard::run() noexcept {
       stopping = true;
       stop_deadline = now + 1 * k_ns_per_s;
       ep->close_all(wire::status::shutting_down);
+    }
+    while (auto q = _queries.pop()) {
+      handle_query(**q, *proto, *ep);
+      q->reset();  // the last reference may be ours: free it with the guard lifted
+      work = 1;
     }
     if (stopping && (ep->sessions() == 0 || now >= stop_deadline)) break;
     if (now >= next_housekeeping) {

@@ -22,6 +22,7 @@
 
 #include "common/spsc_ring.h"
 #include "datapath/broker/config.h"
+#include "datapath/broker/shard_query.h"
 #include "datapath/transport/datagram_port.h"
 
 namespace sluice::xdp {
@@ -85,6 +86,10 @@ class shard {
   // Asks the thread to close its sessions gracefully and exit; join()s it.
   void stop();
 
+  // Hands a control request to the shard (service thread only: the query
+  // ring's single producer). False if the ring is full.
+  bool submit(std::shared_ptr<shard_query> q) noexcept { return _queries.push(std::move(q)); }
+
   const shard_stats& stats() const noexcept { return _stats; }
   std::uint32_t index() const noexcept { return _index; }
   std::uint16_t port() const noexcept;
@@ -99,6 +104,7 @@ class shard {
   xdp::af_xdp_port* _xdp_port = nullptr;  // _port, when in af_xdp mode
   std::string _port_desc;
   spsc_ring<shard_command> _commands{16};  // main thread → shard
+  spsc_ring<std::shared_ptr<shard_query>> _queries{64};  // service thread → shard
   shard_stats _stats;
   std::thread _thread;
 };

@@ -168,6 +168,7 @@ void shard_protocol::on_open_queue(client_ctx& c, wire::bytes body) noexcept {
     ++_ctr.redirects;
     return send_reply(c, frame_type::redirect, wire::encode_redirect(_scratch, r));
   }
+  if (!_serving) return reply(status::not_primary, 0);  // fenced: the partition map gives it elsewhere
   alloc_guard::allow allowed;  // opening a queue is not the steady state
   const auto q = _engine.open_queue(v->uri);
   if (!q) return reply(q.error(), 0);
@@ -243,6 +244,7 @@ void shard_protocol::on_put(client_ctx& c, wire::bytes body) noexcept {
   if (h == nullptr || (h->flags & wire::k_open_flag_write) == 0) {
     return queue_ack(c, v->f.queue_id, v->f.corr_id, status::queue_not_open, {});
   }
+  if (!_serving) return queue_ack(c, v->f.queue_id, v->f.corr_id, status::not_primary, {});
   const auto r = _engine.put(h->queue, v->properties, v->payload, monotonic_now_ns());
   queue_ack(c, v->f.queue_id, v->f.corr_id, r.status, r.id);
 }
@@ -323,6 +325,29 @@ bool shard_protocol::push(std::uint32_t session_tag, std::uint32_t queue_id, std
   if (!st) return false;
   ++_ctr.pushes;
   return true;
+}
+
+}  // namespace sluice::broker
+
+namespace sluice::broker {
+
+void shard_protocol::census(std::vector<queue_census>& per_queue) const {
+  per_queue.assign(_engine.queue_slots(), queue_census{});
+  for (const auto& c : _ctxs) {
+    if (c.s == nullptr) continue;
+    for (const auto& h : c.handles) {
+      if (!h.used || h.queue >= per_queue.size()) continue;
+      if (h.flags & wire::k_open_flag_write) ++per_queue[h.queue].producers;
+    }
+  }
+}
+
+std::uint32_t shard_protocol::queues_open(const transport::session& s) const noexcept {
+  const auto* c = static_cast<const client_ctx*>(s.user);
+  if (c == nullptr) return 0;
+  std::uint32_t n = 0;
+  for (const auto& h : c->handles) n += h.used ? 1 : 0;
+  return n;
 }
 
 }  // namespace sluice::broker

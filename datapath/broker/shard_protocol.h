@@ -64,6 +64,17 @@ class shard_protocol final : public transport::session_handler, public queue::pu
   static std::uint32_t owner_of(std::string_view uri, std::uint32_t shard_cnt) noexcept;
 
   queue::engine& engine() noexcept { return _engine; }
+
+  // Control requests (shard thread, between loop iterations).
+  struct queue_census {
+    std::uint32_t producers = 0;  // open handles with the write flag
+  };
+  // Per engine queue slot: who holds it open.
+  void census(std::vector<queue_census>& per_queue) const;
+  std::uint32_t queues_open(const transport::session& s) const noexcept;
+  // Fencing: while false, OPEN_QUEUE and PUT are answered not_primary.
+  void set_serving(bool on) noexcept { _serving = on; }
+  bool serving() const noexcept { return _serving; }
   const shard_counters& counters() const noexcept { return _ctr; }
 
  private:
@@ -106,6 +117,7 @@ class shard_protocol final : public transport::session_handler, public queue::pu
   std::vector<std::byte> _scratch;        // one encoded frame body
   std::size_t _ack_ring_sz;
   shard_counters _ctr;
+  bool _serving = true;
 };
 
 }  // namespace sluice::broker

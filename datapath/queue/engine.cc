@@ -20,7 +20,7 @@ bool valid_name(std::string_view s) noexcept {
 }  // namespace
 
 engine::engine(const broker::broker_config& cfg, const engine_limits& limits, push_sink& sink)
-    : _cfg(cfg),
+    : _cfg(&cfg),
       _limits(limits),
       _sink(sink),
       _store(limits.message_memory_bytes, limits.numa_node),
@@ -45,7 +45,7 @@ engine::engine(const broker::broker_config& cfg, const engine_limits& limits, pu
 
 std::size_t engine::max_body_sz() const noexcept {
   // The PUT body is 16 bytes of fixed part + properties + payload.
-  return _cfg.session.max_message_sz - sizeof(wire::put_fixed);
+  return _cfg->session.max_message_sz - sizeof(wire::put_fixed);
 }
 
 // ---- queues and consumers ----------------------------------------------------------
@@ -58,9 +58,9 @@ result<idx, status> engine::open_queue(std::string_view uri) noexcept {
   }
   const std::string key(uri);
   if (auto it = _by_uri.find(key); it != _by_uri.end()) return it->second;
-  const broker::domain_config* d = _cfg.find_domain(uri.substr(0, slash));
+  const broker::domain_config* d = _cfg->find_domain(uri.substr(0, slash));
   if (d == nullptr) return unexpected{status::unknown_domain};
-  if (_queues.size() >= _limits.max_queues) return unexpected{status::limit_reached};
+  if (_queues.size() - _deleted_cnt >= _limits.max_queues) return unexpected{status::limit_reached};
   queue_rec q;
   q.uri = key;
   q.domain = d;
@@ -70,10 +70,71 @@ result<idx, status> engine::open_queue(std::string_view uri) noexcept {
     if (d->mode == broker::domain_mode::fanout) q.subs[i].app_id = d->app_ids[i];
     q.subs[i].consumers.reserve(64);
   }
-  const auto qi = static_cast<idx>(_queues.size());
-  _queues.push_back(std::move(q));
+  auto qi = static_cast<idx>(_queues.size());
+  if (_deleted_cnt != 0) {  // reuse a deleted queue's slot
+    for (idx i = 0; i < _queues.size(); ++i) {
+      if (_queues[i].domain == nullptr) {
+        qi = i;
+        break;
+      }
+    }
+    _queues[qi] = std::move(q);
+    --_deleted_cnt;
+  } else {
+    _queues.push_back(std::move(q));
+  }
   _by_uri.emplace(key, qi);
   return qi;
+}
+
+std::optional<idx> engine::find_queue(std::string_view uri) const noexcept {
+  const auto it = _by_uri.find(std::string(uri));
+  if (it == _by_uri.end()) return std::nullopt;
+  return it->second;
+}
+
+std::uint64_t engine::purge(idx qi) noexcept {
+  queue_rec& q = _queues[qi];
+  std::uint64_t n = 0;
+  for (auto& s : q.subs) {
+    while (s.ready.head != k_nil) {
+      const idx di = s.ready.head;
+      list_remove(s.ready, di);
+      release_delivery(di);
+      ++n;
+    }
+  }
+  q.ctr.purged += n;
+  return n;
+}
+
+bool engine::remove_queue(idx qi) noexcept {
+  queue_rec& q = _queues[qi];
+  for (const auto& s : q.subs) {
+    if (!s.consumers.empty()) return false;
+  }
+  purge(qi);
+  _by_uri.erase(q.uri);
+  q = queue_rec{};  // domain == nullptr marks the slot free
+  ++_deleted_cnt;
+  return true;
+}
+
+std::size_t engine::set_config(const broker::broker_config& cfg) noexcept {
+  _cfg = &cfg;
+  std::size_t kept_old = 0;
+  for (auto& q : _queues) {
+    if (q.domain == nullptr) continue;
+    const broker::domain_config* d = cfg.find_domain(q.domain->name);
+    // A queue follows its domain's new limits; a changed mode or app id set
+    // would change what its stored messages mean, so it keeps the old one.
+    if (d != nullptr && d->mode == q.domain->mode && d->app_ids == q.domain->app_ids) {
+      q.domain = d;
+    } else {
+      ++kept_old;
+    }
+  }
+  return kept_old;
 }
 
 result<idx, status> engine::add_consumer(idx qi, const consumer_args& a) noexcept {
@@ -333,6 +394,7 @@ void engine::free_message(idx mi) noexcept {
 void engine::expire(time_ns now) noexcept {
   _now = now;
   for (auto& q : _queues) {
+    if (q.domain == nullptr) continue;
     const time_ns ttl = q.domain->message_ttl_ns;
     if (ttl <= 0) continue;
     for (auto& s : q.subs) {
@@ -352,7 +414,7 @@ engine::queue_info engine::info(idx qi) const noexcept {
   const queue_rec& q = _queues[qi];
   std::uint32_t consumers = 0;
   for (const auto& s : q.subs) consumers += static_cast<std::uint32_t>(s.consumers.size());
-  return {q.uri, q.domain->mode, q.messages, q.bytes, consumers, &q.ctr};
+  return {q.uri, q.domain->name, q.domain->mode, q.messages, q.bytes, consumers, &q.ctr};
 }
 
 // ---- intrusive lists (deliveries) -------------------------------------------------

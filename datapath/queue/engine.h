@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -66,6 +67,7 @@ struct queue_counters {
   std::uint64_t confirms = 0;
   std::uint64_t confirms_unknown = 0;
   std::uint64_t expired = 0;
+  std::uint64_t purged = 0;
 };
 
 struct consumer_args {
@@ -106,18 +108,33 @@ class engine {
   // Discards ready messages past their domain's TTL; also the engine's clock.
   void expire(time_ns now) noexcept;
 
+  // Control requests (shard thread, between loop iterations; may allocate).
+  std::optional<idx> find_queue(std::string_view uri) const noexcept;
+  // Discards every ready (undelivered) message; returns how many.
+  std::uint64_t purge(idx queue) noexcept;
+  // Purges and forgets the queue; false (nothing done) while it has consumers.
+  bool remove_queue(idx queue) noexcept;
+  // Switches to a new config (reload): queues follow their domain's new
+  // definition when its mode and app ids are unchanged; returns how many
+  // queues kept the old one. `cfg` must outlive the engine.
+  std::size_t set_config(const broker::broker_config& cfg) noexcept;
+  // Queue slots to iterate with live(); deleted queues leave a free slot.
+  std::size_t queue_slots() const noexcept { return _queues.size(); }
+  bool live(idx queue) const noexcept { return _queues[queue].domain != nullptr; }
+
   // Largest properties + payload a queue stores.
   std::size_t max_body_sz() const noexcept;
 
   struct queue_info {
     std::string_view uri;
+    std::string_view domain;
     broker::domain_mode mode;
     std::uint64_t messages;  // stored (not yet freed)
     std::uint64_t bytes;
     std::uint32_t consumers;
     const queue_counters* counters;
   };
-  std::size_t queue_cnt() const noexcept { return _queues.size(); }
+  std::size_t queue_cnt() const noexcept { return _queues.size() - _deleted_cnt; }
   queue_info info(idx queue) const noexcept;
   std::size_t memory_in_use() const noexcept { return _store.in_use_bytes(); }
   std::size_t deliveries_in_use() const noexcept { return _deliveries_used; }
@@ -186,7 +203,7 @@ class engine {
   void list_remove(list& l, idx d) noexcept;
   static std::uint64_t key(std::uint64_t seq, std::uint8_t sub) noexcept { return (seq << 4) | sub; }
 
-  const broker::broker_config& _cfg;
+  const broker::broker_config* _cfg;
   engine_limits _limits;
   push_sink& _sink;
   message_store _store;
@@ -201,6 +218,7 @@ class engine {
   std::size_t _deliveries_used = 0;
   flat_map<idx> _by_guid;  // key(seq, sub) → delivery
   std::uint64_t _next_seq = 1;
+  std::size_t _deleted_cnt = 0;
   time_ns _now = 0;  // the latest time put() or expire() was given
 };
 

@@ -142,7 +142,7 @@ void endpoint::send_challenge(const net_addr& to, std::uint64_t nonce, std::uint
 }
 
 void endpoint::on_connect(const rx_datagram& d, const wire::connect_body& b) noexcept {
-  if (!_cfg.accept_inbound) {
+  if (!_cfg.accept_inbound || _draining) {
     ++_ctr.handshake_ignored;
     return;
   }

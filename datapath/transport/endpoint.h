@@ -85,6 +85,10 @@ class endpoint {
   void close_all(wire::status reason) noexcept;
 
   std::size_t sessions() const noexcept { return _live; }
+  // Drain: while set, CONNECTs are ignored (counted as handshake_ignored;
+  // the client's connect times out); sessions already open carry on.
+  void set_draining(bool on) noexcept { _draining = on; }
+  bool draining() const noexcept { return _draining; }
   const endpoint_counters& counters() const noexcept { return _ctr; }
   datagram_port& port() noexcept { return _port; }
   const endpoint_config& config() const noexcept { return _cfg; }
@@ -131,6 +135,7 @@ class endpoint {
   siphash_key _id_key;
   std::vector<session*> _flushing;  // _dirty's snapshot during poll()
   std::size_t _live = 0;
+  bool _draining = false;
   std::uint64_t _nonce_ctr = 0;
   time_ns _next_timer_ns = 0;
   time_ns _reset_window_ns = 0;

@@ -83,6 +83,8 @@ broker_process::~broker_process() {
   }
   std::remove(_log.c_str());
   std::remove((_dir + "/sluice.toml").c_str());
+  std::remove(broker_socket().c_str());
+  std::remove(operator_socket().c_str());
   ::rmdir(_dir.c_str());
 }
 
@@ -113,7 +115,9 @@ bool broker_process::start() {
   {
     std::ofstream cfg(cfg_path);
     cfg << "[node]\nlisten = \"" << (_opts.listen.empty() ? net.broker_ip : _opts.listen) << "\"\nbase_port = " << _base_port << "\n\n[shards]\ncount = "
-        << _opts.shards << "\nidle = \"adaptive\"\n\n";
+        << _opts.shards << "\nidle = \"adaptive\"\n\n"
+        << "[control]\nbroker_socket = \"" << broker_socket() << "\"\noperator_socket = \"" << operator_socket()
+        << "\"\nmetrics_listen = \"\"\n\n";
     if (xdp) {
       cfg << "[datapath]\nmode = \"af_xdp\"\ninterface = \"" << net.broker_if << "\"\nxdp_mode = \""
           << (net.kind == datapath_kind::af_xdp_skb ? "skb" : "native") << "\"\nring_size = 512\n"

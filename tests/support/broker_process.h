@@ -59,6 +59,10 @@ class broker_process {
   std::string address(std::uint32_t shard = 0) const;  // "127.0.0.1:PORT" (or the namespace address)
   // Path of the config file the broker was started with.
   std::string config_path() const { return _dir + "/sluice.toml"; }
+  // The broker's control channel and the operator socket a sluice-control
+  // started with config_path() would use (both in the test's directory).
+  std::string broker_socket() const { return _dir + "/broker.sock"; }
+  std::string operator_socket() const { return _dir + "/control.sock"; }
   const std::string& error() const noexcept { return _error; }
   // Everything the broker printed so far (stdout and stderr).
   std::string output() const;

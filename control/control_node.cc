@@ -1,0 +1,294 @@
+#include "control/control_node.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace sluice::control {
+
+using json = nlohmann::json;
+
+namespace {
+
+json ok_reply() { return json{{"ok", true}}; }
+json error_reply(const std::string& why) { return json{{"ok", false}, {"error", why}}; }
+
+double seconds_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+}  // namespace
+
+control_node::control_node(std::string config_path, std::string config_text, broker::broker_config cfg)
+    : _config_path(std::move(config_path)),
+      _config_text(std::move(config_text)),
+      _cfg(std::move(cfg)),
+      _link(_cfg.control.broker_socket),
+      _started(std::chrono::steady_clock::now()) {}
+
+control_node::~control_node() { stop(); }
+
+void control_node::start() {
+  _link.start([this](const json& hello) { return resync(hello); });
+  _sampler = std::thread([this] { sampler(); });
+}
+
+void control_node::stop() {
+  _stop.store(true);
+  if (_sampler.joinable()) _sampler.join();
+  _link.stop();
+}
+
+json control_node::serving_vector() const {
+  // Static membership: this node is primary for every partition (one per
+  // shard). etcd membership replaces this with the map's answer.
+  json v = json::array();
+  for (std::uint32_t i = 0; i < _cfg.shard_cnt; ++i) v.push_back(true);
+  return v;
+}
+
+bool control_node::resync(const json& hello) {
+  std::string text;
+  {
+    std::lock_guard lk(_mu);
+    text = _config_text;
+  }
+  spdlog::info("broker pid {} connected: pushing domains and partition map", hello.value("pid", -1));
+  const json r = _link.call(json{{"cmd", "reload"}, {"config", text}, {"source", _config_path}});
+  if (!r.value("ok", false)) {
+    spdlog::warn("resync: broker refused the domains: {}", r.value("error", std::string("?")));
+    return false;
+  }
+  const json p = _link.call(json{{"cmd", "partitions"}, {"serving", serving_vector()}});
+  if (!p.value("ok", false)) {
+    spdlog::warn("resync: broker refused the partition map: {}", p.value("error", std::string("?")));
+    return false;
+  }
+  return true;
+}
+
+void control_node::sampler() {
+  while (!_stop.load()) {
+    sample s;
+    s.stats = _link.call(json{{"cmd", "stats"}}, 2000);
+    s.queues = s.stats.value("ok", false) ? _link.call(json{{"cmd", "queues"}}, 2000) : json::object();
+    s.at = std::chrono::steady_clock::now();
+    s.valid = s.stats.value("ok", false) && s.queues.value("ok", false);
+    {
+      std::lock_guard lk(_mu);
+      if (s.valid) {
+        _prev = std::move(_last);
+        _last = std::move(s);
+      } else {
+        _last.valid = false;  // stale figures must not pass for live ones
+      }
+    }
+    for (int i = 0; i < 10 && !_stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+json control_node::handle(const json& req) {
+  const std::string cmd = req["cmd"];
+  if (cmd == "status") return status();
+  if (cmd == "members") return members();
+  if (cmd == "partitions") return partitions();
+  if (cmd == "domains") {
+    json hello = _link.call(json{{"cmd", "hello"}});
+    if (!hello.value("ok", false)) return hello;
+    json r = ok_reply();
+    r["domains"] = hello["domains"];
+    r["config"] = hello["config"];
+    return r;
+  }
+  if (cmd == "queues" || cmd == "queue_info") return queues(req);
+  if (cmd == "queue_purge" || cmd == "queue_delete") {
+    if (!req.contains("uri") || !req["uri"].is_string()) return error_reply("\"uri\" (a string) is required");
+    return _link.call(json{{"cmd", cmd}, {"uri", req["uri"]}});
+  }
+  if (cmd == "sessions") return _link.call(json{{"cmd", "sessions"}});
+  if (cmd == "session_close") {
+    if (!req.contains("session") || !req["session"].is_number_unsigned()) {
+      return error_reply("\"session\" (the session id, a number) is required");
+    }
+    return _link.call(json{{"cmd", "session_close"}, {"session", req["session"]}});
+  }
+  if (cmd == "stats") {
+    json r = _link.call(json{{"cmd", "stats"}});
+    if (r.value("ok", false)) {
+      std::lock_guard lk(_mu);
+      r["control"] = {{"reloads_ok", _reloads_ok}, {"reloads_refused", _reloads_refused},
+                      {"broker_resyncs", _link.resyncs()}};
+    }
+    return r;
+  }
+  if (cmd == "log_level") return log_level(req);
+  if (cmd == "reload") return reload();
+  if (cmd == "drain") return drain(req);
+  return error_reply("unknown command \"" + cmd +
+                     "\"; commands: status, members, partitions, domains, queues, queue_info, queue_purge, "
+                     "queue_delete, sessions, session_close, stats, log_level, reload, drain");
+}
+
+json control_node::status() {
+  json r = ok_reply();
+  r["node_id"] = _cfg.node_id;
+  r["version"] = "0.1.0";
+  r["control_pid"] = ::getpid();
+  r["control_uptime_s"] = static_cast<std::int64_t>(seconds_between(_started, std::chrono::steady_clock::now()));
+  r["membership"] = _cfg.cluster.membership == broker::membership_kind::etcd ? "etcd" : "static";
+  const json hello = _link.call(json{{"cmd", "hello"}});
+  r["broker_connected"] = hello.value("ok", false);
+  if (!hello.value("ok", false)) {
+    r["broker_error"] = hello.value("error", std::string("?"));
+    return r;
+  }
+  json broker = hello;
+  broker.erase("ok");
+  broker.erase("id");
+  broker.erase("domains");
+  // Shard load: the share of loop iterations that did work, over the last
+  // sampling interval when there is one.
+  std::lock_guard lk(_mu);
+  if (_last.valid && _prev.valid) {
+    for (auto& sh : broker["shards"]) {
+      const std::size_t i = sh["index"];
+      const auto& a = _prev.stats["shards"][i];
+      const auto& b = _last.stats["shards"][i];
+      const double loops = b["loops"].get<double>() - a["loops"].get<double>();
+      const double busy = b["busy_loops"].get<double>() - a["busy_loops"].get<double>();
+      sh["load_pct"] = loops > 0 ? 100.0 * busy / loops : 0.0;
+      sh["sessions"] = b["sessions"];
+      sh["queues"] = b["queues"];
+    }
+  }
+  r["broker"] = broker;
+  return r;
+}
+
+json control_node::members() const {
+  json r = ok_reply();
+  r["membership"] = "static";
+  r["members"] = json::array({json{{"node_id", _cfg.node_id}, {"self", true}, {"listen", _cfg.listen},
+                                   {"base_port", _cfg.base_port}, {"shards", _cfg.shard_cnt}}});
+  return r;
+}
+
+json control_node::partitions() const {
+  json parts = json::array();
+  for (std::uint32_t i = 0; i < _cfg.shard_cnt; ++i) {
+    parts.push_back({{"partition", i}, {"primary", _cfg.node_id}, {"replicas", json::array()}, {"shard", i},
+                     {"serving", true}});
+  }
+  json r = ok_reply();
+  r["epoch"] = 1;
+  r["partitions"] = parts;
+  return r;
+}
+
+json control_node::queue_rows() {
+  json rows = json::array();
+  if (!_last.valid) return rows;
+  const double dt = _prev.valid ? seconds_between(_prev.at, _last.at) : 0;
+  for (const auto& q : _last.queues["queues"]) {
+    json row = q;
+    double in = 0, out = 0;
+    if (dt > 0) {
+      for (const auto& p : _prev.queues["queues"]) {
+        if (p["uri"] != q["uri"]) continue;
+        in = (q["counters"]["puts"].get<double>() - p["counters"]["puts"].get<double>()) / dt;
+        out = (q["counters"]["pushes"].get<double>() - p["counters"]["pushes"].get<double>()) / dt;
+      }
+    }
+    row["in_per_s"] = in;
+    row["out_per_s"] = out;
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+json control_node::queues(const json& req) {
+  std::lock_guard lk(_mu);
+  if (!_last.valid) return error_reply("no figures from the broker yet (is it running? " + _link.socket_path() + ")");
+  json rows = queue_rows();
+  if (req["cmd"] == "queue_info") {
+    if (!req.contains("uri") || !req["uri"].is_string()) return error_reply("\"uri\" (a string) is required");
+    for (const auto& r : rows) {
+      if (r["uri"] == req["uri"]) return json{{"ok", true}, {"queue", r}};
+    }
+    return error_reply("no queue " + req["uri"].get<std::string>() + " (queues exist once opened)");
+  }
+  json r = ok_reply();
+  r["queues"] = rows;
+  r["sampled_s_ago"] = seconds_between(_last.at, std::chrono::steady_clock::now());
+  return r;
+}
+
+json control_node::reload() {
+  std::ifstream in(_config_path);
+  if (_config_path.empty() || !in) {
+    std::lock_guard lk(_mu);
+    ++_reloads_refused;
+    return error_reply("cannot read " + (_config_path.empty() ? std::string("(no config file: started with the "
+                                                                            "embedded default)")
+                                                              : _config_path) +
+                       "; the running config is kept");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string err;
+  const auto parsed = broker::parse_config(ss.str(), _config_path, err);
+  if (!parsed) {
+    std::lock_guard lk(_mu);
+    ++_reloads_refused;
+    spdlog::warn("reload refused: {}", err);
+    return error_reply("config refused, the running one is kept: " + err);
+  }
+  json r = _link.call(json{{"cmd", "reload"}, {"config", ss.str()}, {"source", _config_path}});
+  std::lock_guard lk(_mu);
+  if (r.value("ok", false)) {
+    _config_text = ss.str();
+    _cfg.domains = parsed->domains;
+    ++_reloads_ok;
+    spdlog::info("reloaded {}: {}", _config_path, r.dump());
+  } else {
+    ++_reloads_refused;
+  }
+  return r;
+}
+
+json control_node::drain(const json& req) {
+  const bool on = req.value("on", true);
+  json r = _link.call(json{{"cmd", "drain"}, {"on", on}});
+  if (!r.value("ok", false)) return r;
+  const json q = _link.call(json{{"cmd", "queues"}});
+  std::uint64_t left = 0;
+  if (q.value("ok", false)) {
+    for (const auto& row : q["queues"]) left += row["messages"].get<std::uint64_t>();
+  }
+  r["messages_left"] = left;
+  // Without replication there is nobody to hand queues to: the node is
+  // drained when its queues are empty.
+  r["done"] = on && q.value("ok", false) && left == 0;
+  return r;
+}
+
+json control_node::log_level(const json& req) {
+  if (!req.contains("level") || !req["level"].is_string()) {
+    return error_reply("\"level\" is required: trace, debug, info, warn, error, critical or off");
+  }
+  const std::string name = req["level"];
+  const auto level = spdlog::level::from_str(name);
+  if (level == spdlog::level::off && name != "off") {
+    return error_reply("unknown level \"" + name + "\": trace, debug, info, warn, error, critical or off");
+  }
+  const auto old = spdlog::get_level();
+  spdlog::set_level(level);
+  json r = ok_reply();
+  r["old"] = std::string(spdlog::level::to_string_view(old).data(), spdlog::level::to_string_view(old).size());
+  r["level"] = name;
+  return r;
+}
+
+}  // namespace sluice::control

@@ -1,0 +1,161 @@
+// Prometheus text exposition (version 0.0.4) of the latest broker sample,
+// served by metrics_server at /metrics. Names follow Prometheus conventions:
+// sluice_ prefix, base units, _total for counters.
+#include "control/metrics_server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
+#include "bpf/sluice_xdp.h"
+#include "control/control_node.h"
+
+namespace sluice::control {
+
+namespace {
+
+std::string escape(const std::string& v) {
+  std::string out;
+  for (const char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+class writer {
+ public:
+  void family(const char* name, const char* type, const char* help) {
+    _out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  }
+  void value(const char* name, const std::string& labels, double v) {
+    _out << name;
+    if (!labels.empty()) _out << '{' << labels << '}';
+    _out << ' ' << v << '\n';
+  }
+  std::string str() const { return _out.str(); }
+
+ private:
+  std::ostringstream _out;
+};
+
+std::string queue_labels(const nlohmann::json& q) {
+  return "queue=\"" + escape(q["uri"]) + "\",domain=\"" + escape(q["domain"]) + "\",shard=\"" +
+         std::to_string(q["shard"].get<int>()) + "\"";
+}
+
+}  // namespace
+
+std::string control_node::render_metrics() {
+  std::lock_guard lk(_mu);
+  writer w;
+  w.family("sluice_up", "gauge", "1 when sluice-control has current figures from the broker.");
+  w.value("sluice_up", "", _last.valid ? 1 : 0);
+  w.family("sluice_control_reloads_total", "counter", "Config reloads by result.");
+  w.value("sluice_control_reloads_total", "result=\"ok\"", static_cast<double>(_reloads_ok));
+  w.value("sluice_control_reloads_total", "result=\"refused\"", static_cast<double>(_reloads_refused));
+  if (!_last.valid) return w.str();
+
+  const auto& qs = _last.queues["queues"];
+  const auto per_queue = [&](const char* name, const char* type, const char* help, auto get) {
+    w.family(name, type, help);
+    for (const auto& q : qs) w.value(name, queue_labels(q), get(q));
+  };
+  per_queue("sluice_queue_messages_in_total", "counter", "Messages accepted by PUT.",
+            [](const auto& q) { return q["counters"]["puts"].template get<double>(); });
+  per_queue("sluice_queue_messages_out_total", "counter", "Messages pushed to consumers (redeliveries included).",
+            [](const auto& q) { return q["counters"]["pushes"].template get<double>(); });
+  per_queue("sluice_queue_confirms_total", "counter", "Messages confirmed by consumers.",
+            [](const auto& q) { return q["counters"]["confirms"].template get<double>(); });
+  per_queue("sluice_queue_redeliveries_total", "counter", "Messages delivered again after a consumer left.",
+            [](const auto& q) { return q["counters"]["redeliveries"].template get<double>(); });
+  per_queue("sluice_queue_depth_messages", "gauge", "Messages stored (ready and unconfirmed).",
+            [](const auto& q) { return q["messages"].template get<double>(); });
+  per_queue("sluice_queue_depth_bytes", "gauge", "Payload and property bytes stored.",
+            [](const auto& q) { return q["bytes"].template get<double>(); });
+  per_queue("sluice_queue_consumers", "gauge", "Consumers attached.",
+            [](const auto& q) { return q["consumers"].template get<double>(); });
+  per_queue("sluice_queue_producers", "gauge", "Sessions holding the queue open for writing.",
+            [](const auto& q) { return q["producers"].template get<double>(); });
+  w.family("sluice_queue_nacks_total", "counter", "PUTs refused or messages dropped, by reason.");
+  for (const auto& q : qs) {
+    const auto& c = q["counters"];
+    const std::string l = queue_labels(q);
+    w.value("sluice_queue_nacks_total", l + ",reason=\"queue_full\"", c["rejected_full"].get<double>());
+    w.value("sluice_queue_nacks_total", l + ",reason=\"too_large\"", c["rejected_too_large"].get<double>());
+    w.value("sluice_queue_nacks_total", l + ",reason=\"expired\"", c["expired"].get<double>());
+    w.value("sluice_queue_nacks_total", l + ",reason=\"purged\"", c["purged"].get<double>());
+  }
+
+  const auto& shards = _last.stats["shards"];
+  const auto per_shard = [&](const char* name, const char* type, const char* help, const char* key) {
+    w.family(name, type, help);
+    for (const auto& s : shards) {
+      w.value(name, "shard=\"" + std::to_string(s["index"].get<int>()) + "\"", s[key].get<double>());
+    }
+  };
+  per_shard("sluice_shard_sessions", "gauge", "Open client sessions.", "sessions");
+  per_shard("sluice_shard_loop_iterations_total", "counter", "Shard loop iterations.", "loops");
+  per_shard("sluice_shard_busy_iterations_total", "counter", "Shard loop iterations that did work.", "busy_loops");
+  per_shard("sluice_shard_memory_bytes", "gauge", "Message memory in use.", "memory_bytes");
+  per_shard("sluice_shard_bad_datagrams_total", "counter", "Datagrams failing header validation.", "bad_datagrams");
+  w.family("sluice_shard_busy_ratio", "gauge", "Share of loop iterations that did work over the last second.");
+  for (const auto& s : shards) {
+    const std::size_t i = s["index"];
+    double ratio = 0;
+    if (_prev.valid && i < _prev.stats["shards"].size()) {
+      const auto& p = _prev.stats["shards"][i];
+      const double loops = s["loops"].get<double>() - p["loops"].get<double>();
+      ratio = loops > 0 ? (s["busy_loops"].get<double>() - p["busy_loops"].get<double>()) / loops : 0;
+    }
+    w.value("sluice_shard_busy_ratio", "shard=\"" + std::to_string(i) + "\"", ratio);
+  }
+  if (_last.stats.contains("xdp")) {
+    w.family("sluice_xdp_packets_total", "counter", "XDP program verdicts by reason (bpf/sluice_xdp.h).");
+    for (const auto& [k, v] : _last.stats["xdp"].items()) {
+      w.value("sluice_xdp_packets_total", "reason=\"" + escape(k) + "\"", v.get<double>());
+    }
+    w.family("sluice_af_xdp_datagrams_total", "counter", "AF_XDP port datagrams by shard and path.");
+    for (const auto& s : shards) {
+      for (const auto& [k, v] : s["af_xdp"].items()) {
+        w.value("sluice_af_xdp_datagrams_total",
+                "shard=\"" + std::to_string(s["index"].get<int>()) + "\",path=\"" + escape(k) + "\"",
+                v.get<double>());
+      }
+    }
+  }
+  return w.str();
+}
+
+metrics_server::metrics_server(control_node& node, std::string listen) : _node(node), _listen(std::move(listen)) {}
+
+metrics_server::~metrics_server() { stop(); }
+
+bool metrics_server::start(std::string& err) {
+  const auto colon = _listen.rfind(':');
+  std::string host = _listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  const int port = std::stoi(_listen.substr(colon + 1));
+  _http = std::make_unique<httplib::Server>();
+  _http->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(_node.render_metrics(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  if (!_http->bind_to_port(host, port)) {
+    err = "control.metrics_listen: cannot listen on " + _listen;
+    return false;
+  }
+  _thread = std::thread([this] { _http->listen_after_bind(); });
+  return true;
+}
+
+void metrics_server::stop() {
+  if (_http) _http->stop();
+  if (_thread.joinable()) _thread.join();
+}
+
+}  // namespace sluice::control

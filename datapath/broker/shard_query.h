@@ -1,0 +1,75 @@
+// datapath/broker/shard_query.h — a control request for one shard.
+//
+// The broker's service thread (service.h) asks shards about their queues and
+// sessions, and changes them (purge, delete, close a session, new config,
+// fencing, drain), without ever making a shard wait: it pushes a
+// shared_ptr<shard_query> on the shard's query ring; the shard handles it
+// between loop iterations (shard_control.cc), fills the results, and sets
+// `done` (release). The service thread polls `done` (acquire) with a
+// deadline; the shared_ptr keeps the query alive for whichever side lets go
+// last, so a shard that answers late never writes into freed memory.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/net_addr.h"
+#include "datapath/broker/config.h"
+#include "datapath/queue/engine.h"
+#include "datapath/transport/session.h"
+
+namespace sluice::broker {
+
+enum class query_kind : std::uint8_t {
+  list_queues,
+  list_sessions,
+  purge_queue,    // uri → count
+  delete_queue,   // uri
+  close_session,  // session_id
+  set_config,     // config (reload) → count = queues that kept their old domain definition
+  set_serving,    // flag: serve (true) or fence (false) this shard's partition
+  set_draining,   // flag: refuse (true) or accept new sessions
+};
+
+struct queue_row {
+  std::string uri;
+  std::string domain;
+  domain_mode mode = domain_mode::priority;
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;
+  std::uint32_t consumers = 0;
+  std::uint32_t producers = 0;
+  queue::queue_counters ctr;
+};
+
+struct session_row {
+  std::uint64_t id = 0;
+  net_addr peer;
+  std::uint32_t queues = 0;  // queue handles open
+  std::uint32_t in_flight = 0;
+  time_ns srtt_ns = 0;
+  transport::session_counters ctr;
+};
+
+struct shard_query {
+  explicit shard_query(query_kind k) : kind(k) {}
+
+  const query_kind kind;
+  // inputs
+  std::string uri;
+  std::uint64_t session_id = 0;
+  const broker_config* config = nullptr;
+  bool flag = false;
+  // outputs (written by the shard before `done`)
+  std::vector<queue_row> queues;
+  std::vector<session_row> sessions;
+  std::uint64_t count = 0;
+  bool found = false;
+  std::string error;
+  std::atomic<bool> done{false};
+};
+
+}  // namespace sluice::broker
