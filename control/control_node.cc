@@ -209,11 +209,14 @@ json control_node::queue_rows() {
 }
 
 json control_node::queues(const json& req) {
+  const bool info = req["cmd"] == "queue_info";
+  if (info && (!req.contains("uri") || !req["uri"].is_string())) return error_reply("\"uri\" (a string) is required");
+  // Figures of a broker that has gone are not served as current ones.
+  if (!_link.connected()) return error_reply("the broker is not connected (" + _link.socket_path() + ")");
   std::lock_guard lk(_mu);
   if (!_last.valid) return error_reply("no figures from the broker yet (is it running? " + _link.socket_path() + ")");
   json rows = queue_rows();
-  if (req["cmd"] == "queue_info") {
-    if (!req.contains("uri") || !req["uri"].is_string()) return error_reply("\"uri\" (a string) is required");
+  if (info) {
     for (const auto& r : rows) {
       if (r["uri"] == req["uri"]) return json{{"ok", true}, {"queue", r}};
     }

@@ -6,6 +6,9 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+#include <cstdint>
+#include <iomanip>
 #include <sstream>
 
 #include "bpf/sluice_xdp.h"
@@ -36,7 +39,12 @@ class writer {
   void value(const char* name, const std::string& labels, double v) {
     _out << name;
     if (!labels.empty()) _out << '{' << labels << '}';
-    _out << ' ' << v << '\n';
+    // Counters must not lose digits to the stream's default precision.
+    if (v == std::floor(v) && std::fabs(v) < 9.0e15) {
+      _out << ' ' << static_cast<std::int64_t>(v) << '\n';
+    } else {
+      _out << ' ' << std::setprecision(17) << v << '\n';
+    }
   }
   std::string str() const { return _out.str(); }
 

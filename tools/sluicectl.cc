@@ -26,7 +26,10 @@ json request(const std::string& socket, const json& req) {
   if (fd < 0) return json{{"ok", false}, {"unreachable", true}, {"error", "sluice-control not reachable: " + err}};
   json reply;
   std::string buf, line;
-  if (!sluice::send_all(fd, req.dump() + "\n") || !sluice::read_line(fd, buf, line, 10000)) {
+  // A refusal (say, uid not allowed) may arrive before the request is sent:
+  // read the reply whether or not the send succeeded.
+  const bool sent = sluice::send_all(fd, req.dump() + "\n");
+  if (!sluice::read_line(fd, buf, line, sent ? 10000 : 1000)) {
     reply = json{{"ok", false}, {"error", "no reply from sluice-control on " + socket}};
   } else {
     try {
@@ -121,7 +124,13 @@ int main(int argc, char** argv) {
     c->add_flag("--json", as_json, "print JSON");
   }
   dump_cmd->callback([&] { jdetails = true; });
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is a "parse error" that exits 0; everything else is exit 2.
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
 
   if (*journal) return sluicectl::run_journal_command(path, jdetails, as_json);
   const std::string sock = socket_from(socket, config);

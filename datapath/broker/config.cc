@@ -93,7 +93,7 @@ class section {
       }
       allowed += std::string(allowed.empty() ? "" : " or ") + "\"" + name + "\"";
     }
-    fail(n, key, "must be " + allowed);
+    fail(n, key, (v ? "\"" + *v + "\" is not known; " : std::string()) + "must be " + allowed);
   }
   void strings(const char* key, std::vector<std::string>& out) {
     const toml::node* n = get(key);

@@ -39,7 +39,7 @@ TEST(broker_config, wrong_types_and_ranges_name_the_setting) {
             std::string::npos);
   EXPECT_NE(error_of("[shards]\ncount = 0\n[[domain]]\nname=\"a\"\n").find("shards.count: must be between 1 and 64"),
             std::string::npos);
-  EXPECT_NE(error_of("[shards]\nidle = \"lazy\"\n[[domain]]\nname=\"a\"\n").find("shards.idle: must be \"adaptive\" or \"busy\""),
+  EXPECT_NE(error_of("[shards]\nidle = \"lazy\"\n[[domain]]\nname=\"a\"\n").find("shards.idle: \"lazy\" is not known; must be \"adaptive\" or \"busy\""),
             std::string::npos);
   EXPECT_NE(error_of("[session]\nsend_window = 1000\n[[domain]]\nname=\"a\"\n").find("send_window must be a power of two"),
             std::string::npos);

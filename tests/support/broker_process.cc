@@ -117,7 +117,7 @@ bool broker_process::start() {
     cfg << "[node]\nlisten = \"" << (_opts.listen.empty() ? net.broker_ip : _opts.listen) << "\"\nbase_port = " << _base_port << "\n\n[shards]\ncount = "
         << _opts.shards << "\nidle = \"adaptive\"\n\n"
         << "[control]\nbroker_socket = \"" << broker_socket() << "\"\noperator_socket = \"" << operator_socket()
-        << "\"\nmetrics_listen = \"\"\n\n";
+        << "\"\nmetrics_listen = \"" << _opts.metrics_listen << "\"\n\n";
     if (xdp) {
       cfg << "[datapath]\nmode = \"af_xdp\"\ninterface = \"" << net.broker_if << "\"\nxdp_mode = \""
           << (net.kind == datapath_kind::af_xdp_skb ? "skb" : "native") << "\"\nring_size = 512\n"

@@ -26,6 +26,7 @@ struct broker_options {
   std::string datapath;
   std::string datapath_extra;  // more [datapath] keys in AF_XDP mode (e.g. attach = "dispatcher")
   std::string listen;          // node.listen; "" = the test network's broker address
+  std::string metrics_listen;  // control.metrics_listen for a sluice-control on this config; "" = off
 };
 
 inline broker_options with_extra(std::string extra) {
