@@ -187,6 +187,30 @@ json control_node::partitions() const {
   return r;
 }
 
+namespace {
+
+// The upper bound (µs) of the bucket holding quantile `q` of the counts
+// that arrived between two samples; null when nothing arrived.
+json interval_quantile_us(const json& now, const json& before, const json& bounds, double q) {
+  if (!now.is_object() || !now.contains("counts")) return nullptr;
+  std::vector<double> d(now["counts"].size());
+  double total = 0;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    const double b = before.is_object() && before.contains("counts") ? before["counts"][i].get<double>() : 0.0;
+    d[i] = now["counts"][i].get<double>() - b;
+    total += d[i];
+  }
+  if (total <= 0) return nullptr;
+  double seen = 0;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    seen += d[i];
+    if (seen >= q * total) return i < bounds.size() ? json(bounds[i].get<double>() / 1e3) : json("> 1 s");
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 json control_node::queue_rows() {
   json rows = json::array();
   if (!_last.valid) return rows;
@@ -194,15 +218,24 @@ json control_node::queue_rows() {
   for (const auto& q : _last.queues["queues"]) {
     json row = q;
     double in = 0, out = 0;
+    json before = json::object();
     if (dt > 0) {
       for (const auto& p : _prev.queues["queues"]) {
         if (p["uri"] != q["uri"]) continue;
         in = (q["counters"]["puts"].get<double>() - p["counters"]["puts"].get<double>()) / dt;
         out = (q["counters"]["pushes"].get<double>() - p["counters"]["pushes"].get<double>()) / dt;
+        before = p.value("latency", json::object());
       }
     }
     row["in_per_s"] = in;
     row["out_per_s"] = out;
+    // Latency over the last interval (bucket upper bounds: 1-2-5 steps).
+    const json lat = q.value("latency", json::object());
+    if (lat.contains("bounds_ns")) {
+      row["ack_p99_us"] = interval_quantile_us(lat["ack"], before.value("ack", json()), lat["bounds_ns"], 0.99);
+      row["e2e_p50_us"] = interval_quantile_us(lat["e2e"], before.value("e2e", json()), lat["bounds_ns"], 0.50);
+      row["e2e_p99_us"] = interval_quantile_us(lat["e2e"], before.value("e2e", json()), lat["bounds_ns"], 0.99);
+    }
     rows.push_back(row);
   }
   return rows;

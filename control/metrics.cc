@@ -90,6 +90,37 @@ std::string control_node::render_metrics() {
             [](const auto& q) { return q["consumers"].template get<double>(); });
   per_queue("sluice_queue_producers", "gauge", "Sessions holding the queue open for writing.",
             [](const auto& q) { return q["producers"].template get<double>(); });
+  per_queue("sluice_queue_unconfirmed_messages", "gauge", "Deliveries awaiting CONFIRM (per app id for fan-out).",
+            [](const auto& q) { return q.value("unconfirmed", 0.0); });
+  // Broker-side latency histograms (common/latency_buckets.h), in seconds.
+  const auto histogram = [&](const char* name, const char* help, const char* which) {
+    w.family(name, "histogram", help);
+    const std::string base = name;
+    for (const auto& q : qs) {
+      if (!q.contains("latency")) continue;
+      const auto& lat = q["latency"];
+      const auto& counts = lat[which]["counts"];
+      const std::string l = queue_labels(q);
+      double cum = 0;
+      for (std::size_t i = 0; i < counts.size(); ++i) {
+        cum += counts[i].template get<double>();
+        std::ostringstream le;
+        if (i < lat["bounds_ns"].size()) {
+          le << lat["bounds_ns"][i].template get<double>() / 1e9;
+        } else {
+          le << "+Inf";
+        }
+        w.value((base + "_bucket").c_str(), l + ",le=\"" + le.str() + "\"", cum);
+      }
+      w.value((base + "_sum").c_str(), l, lat[which]["sum_ns"].template get<double>() / 1e9);
+      w.value((base + "_count").c_str(), l, cum);
+    }
+  };
+  histogram("sluice_queue_publish_ack_latency_seconds",
+            "Broker-side publish to ACK latency: PUT received to ACK sent (disk queues: includes the journal write).",
+            "ack");
+  histogram("sluice_queue_end_to_end_latency_seconds",
+            "Broker-side end-to-end latency: PUT received to its CONFIRM received.", "e2e");
   w.family("sluice_queue_nacks_total", "counter", "PUTs refused or messages dropped, by reason.");
   for (const auto& q : qs) {
     const auto& c = q["counters"];

@@ -31,6 +31,8 @@ json counters_json(const queue::queue_counters& c) {
               {"purged", c.purged}};
 }
 
+json latency_json(const latency_buckets& b) { return json{{"counts", b.counts}, {"sum_ns", b.sum_ns}}; }
+
 std::string required_uri(const json& req) {
   if (!req.contains("uri") || !req["uri"].is_string()) throw std::runtime_error("\"uri\" (a string) is required");
   return req["uri"];
@@ -140,8 +142,12 @@ json broker_service::queues() {
                       {"messages", q.messages},
                       {"bytes", q.bytes},
                       {"consumers", q.consumers},
+                      {"unconfirmed", q.unconfirmed},
                       {"producers", q.producers},
-                      {"counters", counters_json(q.ctr)}});
+                      {"counters", counters_json(q.ctr)},
+                      {"latency", {{"bounds_ns", latency_buckets::k_bounds_ns},
+                                   {"ack", latency_json(q.ctr.ack_latency)},
+                                   {"e2e", latency_json(q.ctr.e2e_latency)}}}});
     }
   }
   json r = ok_reply();

@@ -24,6 +24,7 @@ void list_queues(shard_query& q, shard_protocol& proto) {
     r.messages = info.messages;
     r.bytes = info.bytes;
     r.consumers = info.consumers;
+    r.unconfirmed = info.unconfirmed;
     r.producers = i < census.size() ? census[i].producers : 0;
     r.ctr = *info.counters;
     q.queues.push_back(std::move(r));

@@ -245,8 +245,10 @@ void shard_protocol::on_put(client_ctx& c, wire::bytes body) noexcept {
     return queue_ack(c, v->f.queue_id, v->f.corr_id, status::queue_not_open, {});
   }
   if (!_serving) return queue_ack(c, v->f.queue_id, v->f.corr_id, status::not_primary, {});
-  const auto r = _engine.put(h->queue, v->properties, v->payload, monotonic_now_ns());
+  const time_ns t = monotonic_now_ns();
+  const auto r = _engine.put(h->queue, v->properties, v->payload, t);
   queue_ack(c, v->f.queue_id, v->f.corr_id, r.status, r.id);
+  _engine.note_ack_latency(h->queue, monotonic_now_ns() - t);
 }
 
 void shard_protocol::on_confirm(client_ctx& c, wire::bytes body) noexcept {
@@ -256,6 +258,7 @@ void shard_protocol::on_confirm(client_ctx& c, wire::bytes body) noexcept {
     return send_error(c, status::malformed, wire::error_ref::none, 0, "CONFIRM failed validation");
   }
   std::uint32_t bad_queue = 0;
+  _engine.tick(monotonic_now_ns());  // the clock of the end-to-end latency
   for (std::size_t i = 0; i < list->size(); ++i) {
     const auto e = (*list)[i];
     handle* h = find_handle(c, e.queue_id);

@@ -41,6 +41,7 @@ struct queue_row {
   std::uint64_t messages = 0;
   std::uint64_t bytes = 0;
   std::uint32_t consumers = 0;
+  std::uint64_t unconfirmed = 0;
   std::uint32_t producers = 0;
   queue::queue_counters ctr;
 };

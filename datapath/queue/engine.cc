@@ -363,6 +363,7 @@ bool engine::confirm(idx ci, const wire::guid& id) noexcept {
   --c.unconf_msgs;
   c.unconf_bytes -= m.body_sz;
   ++q.ctr.confirms;
+  q.ctr.e2e_latency.record(_now > m.enqueued_ns ? static_cast<std::uint64_t>(_now - m.enqueued_ns) : 0);
   release_delivery(di);
   dispatch(c.queue, c.sub);
   return true;
@@ -413,8 +414,12 @@ void engine::expire(time_ns now) noexcept {
 engine::queue_info engine::info(idx qi) const noexcept {
   const queue_rec& q = _queues[qi];
   std::uint32_t consumers = 0;
-  for (const auto& s : q.subs) consumers += static_cast<std::uint32_t>(s.consumers.size());
-  return {q.uri, q.domain->name, q.domain->mode, q.messages, q.bytes, consumers, &q.ctr};
+  std::uint64_t unconfirmed = 0;
+  for (const auto& s : q.subs) {
+    consumers += static_cast<std::uint32_t>(s.consumers.size());
+    for (const idx ci : s.consumers) unconfirmed += _consumers[ci].unconf_msgs;
+  }
+  return {q.uri, q.domain->name, q.domain->mode, q.messages, q.bytes, consumers, unconfirmed, &q.ctr};
 }
 
 // ---- intrusive lists (deliveries) -------------------------------------------------

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/latency_buckets.h"
 #include "common/flat_map.h"
 #include "datapath/broker/config.h"
 #include "datapath/queue/message_store.h"
@@ -68,6 +69,11 @@ struct queue_counters {
   std::uint64_t confirms_unknown = 0;
   std::uint64_t expired = 0;
   std::uint64_t purged = 0;
+  // Broker-side latencies: PUT received → ACK sent (publish→ACK; for disk
+  // queues this includes the journal write), and PUT received → CONFIRM
+  // received (end to end through the queue, per app id for fan-out).
+  latency_buckets ack_latency;
+  latency_buckets e2e_latency;
 };
 
 struct consumer_args {
@@ -105,6 +111,10 @@ class engine {
   put_result put(idx queue, wire::bytes properties, wire::bytes payload, time_ns now) noexcept;
   // Frees the consumer's delivery of `id`; false if it holds no such message.
   bool confirm(idx consumer, const wire::guid& id) noexcept;
+  // Advances the engine's clock (CONFIRMs are timed with it).
+  void tick(time_ns now) noexcept { _now = now; }
+  // Records a PUT's publish→ACK latency (the shard, when it sends the ACK).
+  void note_ack_latency(idx queue, time_ns ns) noexcept { _queues[queue].ctr.ack_latency.record(ns > 0 ? static_cast<std::uint64_t>(ns) : 0); }
   // Discards ready messages past their domain's TTL; also the engine's clock.
   void expire(time_ns now) noexcept;
 
@@ -132,6 +142,7 @@ class engine {
     std::uint64_t messages;  // stored (not yet freed)
     std::uint64_t bytes;
     std::uint32_t consumers;
+    std::uint64_t unconfirmed;  // deliveries awaiting CONFIRM (per app id for fan-out)
     const queue_counters* counters;
   };
   std::size_t queue_cnt() const noexcept { return _queues.size() - _deleted_cnt; }

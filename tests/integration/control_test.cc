@@ -636,13 +636,16 @@ std::string prometheus_problem(const std::string& text, std::map<std::string, do
   return {};
 }
 
-// sluice_queue_messages_in_total of prio/metrics (whatever its shard label).
-double in_total(const std::map<std::string, double>& samples) {
-  const std::string prefix = "sluice_queue_messages_in_total{queue=\"prio/metrics\",domain=\"prio\",shard=";
+// A per-queue sample of prio/metrics (whatever its shard label); -1 if none.
+double queue_sample(const std::map<std::string, double>& samples, const std::string& name) {
+  const std::string prefix = name + "{queue=\"prio/metrics\",domain=\"prio\",shard=";
   for (const auto& [k, v] : samples) {
-    if (k.rfind(prefix, 0) == 0) return v;
+    if (k.rfind(prefix, 0) == 0 && k.find("le=") == std::string::npos) return v;
   }
   return -1;
+}
+double in_total(const std::map<std::string, double>& samples) {
+  return queue_sample(samples, "sluice_queue_messages_in_total");
 }
 
 class control_metrics : public control_plane {
@@ -685,6 +688,12 @@ TEST_F(control_metrics, metrics_endpoint_serves_valid_prometheus_text) {
   EXPECT_GE(in_total(samples), static_cast<double>(t.acks()));
   EXPECT_LE(in_total(samples), static_cast<double>(t.acks() + 64));
   EXPECT_GT(samples["sluice_shard_loop_iterations_total{shard=\"0\"}"], 0);
+  // Latency histograms: one observation per ACKed PUT and per CONFIRM.
+  EXPECT_EQ(queue_sample(samples, "sluice_queue_publish_ack_latency_seconds_count"), in_total(samples));
+  EXPECT_EQ(queue_sample(samples, "sluice_queue_end_to_end_latency_seconds_count"),
+            queue_sample(samples, "sluice_queue_confirms_total"));
+  EXPECT_GT(queue_sample(samples, "sluice_queue_end_to_end_latency_seconds_sum"), 0);
+  EXPECT_GE(queue_sample(samples, "sluice_queue_unconfirmed_messages"), 0);
   const auto res = http.Get("/metrics");
   ASSERT_TRUE(res);
   EXPECT_NE(res->get_header_value("Content-Type").find("text/plain; version=0.0.4"), std::string::npos);
