@@ -56,7 +56,7 @@ bool control_node::resync(const json& hello) {
     text = _config_text;
   }
   spdlog::info("broker pid {} connected: pushing domains and partition map", hello.value("pid", -1));
-  const json r = _link.call(json{{"cmd", "reload"}, {"config", text}, {"source", _config_path}});
+  const json r = _link.call(json{{"cmd", "reload"}, {"config", text}, {"source", _config_path.empty() ? std::string("embedded default") : _config_path}});
   if (!r.value("ok", false)) {
     spdlog::warn("resync: broker refused the domains: {}", r.value("error", std::string("?")));
     return false;
@@ -281,7 +281,7 @@ json control_node::reload() {
     spdlog::warn("reload refused: {}", err);
     return error_reply("config refused, the running one is kept: " + err);
   }
-  json r = _link.call(json{{"cmd", "reload"}, {"config", ss.str()}, {"source", _config_path}});
+  json r = _link.call(json{{"cmd", "reload"}, {"config", ss.str()}, {"source", _config_path.empty() ? std::string("embedded default") : _config_path}});
   std::lock_guard lk(_mu);
   if (r.value("ok", false)) {
     _config_text = ss.str();
