@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
+#include <cmath>
+#include <cstring>
 #include <chrono>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -561,76 +563,142 @@ TEST(control_plane_order, control_first_then_broker) {
 
 // --- metrics ---------------------------------------------------------------
 
+// A hand-written scanner for the Prometheus text format (std::regex trips
+// GCC 12's -Wmaybe-uninitialized under ASan).
+bool name_start(char c, bool colon) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || (colon && c == ':'); }
+bool name_char(char c, bool colon) { return name_start(c, colon) || std::isdigit(static_cast<unsigned char>(c)); }
+
+// Reads a metric (colon = true) or label name at `at`; "" if none.
+std::string scan_name(const std::string& l, std::size_t& at, bool colon) {
+  const std::size_t from = at;
+  if (at >= l.size() || !name_start(l[at], colon)) return {};
+  while (at < l.size() && name_char(l[at], colon)) ++at;
+  return l.substr(from, at - from);
+}
+
+// Reads `{name="value",...}` at `at` (if there); false when malformed.
+// `le` gets the value of an `le` label; `rest` the other labels as written.
+bool scan_labels(const std::string& l, std::size_t& at, std::string& le, std::string& rest) {
+  if (at >= l.size() || l[at] != '{') return true;
+  ++at;
+  while (true) {
+    const std::string name = scan_name(l, at, false);
+    if (name.empty() || at + 1 >= l.size() || l[at] != '=' || l[at + 1] != '"') return false;
+    at += 2;
+    std::string value;
+    while (at < l.size() && l[at] != '"') {
+      if (l[at] == '\n') return false;
+      if (l[at] == '\\') {
+        if (at + 1 >= l.size() || (l[at + 1] != '\\' && l[at + 1] != '"' && l[at + 1] != 'n')) return false;
+        value += l[at];
+        ++at;
+      }
+      value += l[at++];
+    }
+    if (at >= l.size()) return false;
+    ++at;  // closing quote
+    if (name == "le") {
+      le = value;
+    } else {
+      rest += (rest.empty() ? "" : ",") + name + "=\"" + value + "\"";
+    }
+    if (at < l.size() && l[at] == ',') {
+      ++at;
+      continue;
+    }
+    if (at < l.size() && l[at] == '}') {
+      ++at;
+      return true;
+    }
+    return false;
+  }
+}
+
+bool parse_value(const std::string& t, double& v) {
+  if (t == "+Inf" || t == "-Inf" || t == "NaN") {
+    v = t == "NaN" ? NAN : (t[0] == '+' ? INFINITY : -INFINITY);
+    return true;
+  }
+  if (t.empty()) return false;
+  char* end = nullptr;
+  v = std::strtod(t.c_str(), &end);
+  return *end == '\0';
+}
+
 // Checks `text` against the Prometheus text exposition format (0.0.4):
 // comment lines, sample lines with well-formed names, labels and values,
 // one TYPE per family before its samples, counters named *_total, and
 // histograms with cumulative buckets ending in +Inf equal to _count.
-// Returns "" or the first problem.
+// Returns "" or the first problem; fills `samples` (name{labels} → value).
 std::string prometheus_problem(const std::string& text, std::map<std::string, double>& samples) {
-  static const std::regex help(R"(^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .*$)");
-  static const std::regex type(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$)");
-  static const std::regex sample(
-      R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")*)?\})? ([^ ]+)( -?[0-9]+)?$)");
+  static const std::set<std::string> k_types = {"counter", "gauge", "histogram", "summary", "untyped"};
+  samples.clear();
   if (text.empty() || text.back() != '\n') return "the exposition does not end with a newline";
   std::map<std::string, std::string> types;
-  std::set<std::string> seen_samples;
+  // histogram family → labels without le → (le, cumulative count)
+  std::map<std::string, std::map<std::string, std::vector<std::pair<double, double>>>> buckets;
   std::istringstream in(text);
   std::string line;
   int n = 0;
   while (std::getline(in, line)) {
     ++n;
-    std::smatch m;
     const std::string where = "line " + std::to_string(n) + " \"" + line + "\": ";
     if (line.empty()) continue;
     if (line[0] == '#') {
-      if (std::regex_match(line, m, type)) {
-        if (types.count(m[1])) return where + "second TYPE for a family";
-        types[m[1]] = m[2];
-        if (m[2] == "counter" && !std::string(m[1]).ends_with("_total")) return where + "counter not named *_total";
-      } else if (!std::regex_match(line, m, help)) {
-        return where + "comment is neither HELP nor TYPE";
+      const bool is_type = line.rfind("# TYPE ", 0) == 0;
+      if (!is_type && line.rfind("# HELP ", 0) != 0) return where + "comment is neither HELP nor TYPE";
+      std::size_t at = 7;
+      const std::string name = scan_name(line, at, true);
+      if (name.empty() || at >= line.size() || line[at] != ' ') return where + "bad metric name";
+      if (is_type) {
+        const std::string t = line.substr(at + 1);
+        if (!k_types.count(t)) return where + "unknown type";
+        if (types.count(name)) return where + "second TYPE for a family";
+        types[name] = t;
+        if (t == "counter" && !name.ends_with("_total")) return where + "counter not named *_total";
       }
       continue;
     }
-    if (!std::regex_match(line, m, sample)) return where + "not a sample line";
-    std::string name = m[1];
-    const std::string value = m[7];
-    char* end = nullptr;
-    const double v = std::strtod(value.c_str(), &end);
-    if (*end != '\0' && value != "+Inf" && value != "-Inf" && value != "NaN") return where + "bad value";
+    std::size_t at = 0;
+    const std::string name = scan_name(line, at, true);
+    if (name.empty()) return where + "bad metric name";
+    const std::size_t labels_from = at;
+    std::string le, rest;
+    if (!scan_labels(line, at, le, rest)) return where + "malformed labels";
+    const std::string key = name + line.substr(labels_from, at - labels_from);
+    if (at >= line.size() || line[at] != ' ') return where + "no value";
+    std::istringstream fields(line.substr(at + 1));
+    std::string value, stamp, extra;
+    fields >> value >> stamp >> extra;
+    double v = 0;
+    if (!parse_value(value, v)) return where + "bad value";
+    if (!stamp.empty() && stamp.find_first_not_of("-0123456789") != std::string::npos) return where + "bad timestamp";
+    if (!extra.empty()) return where + "junk after the value";
     std::string family = name;
     for (const char* suf : {"_bucket", "_sum", "_count"}) {
       if (name.ends_with(suf) && !types.count(name)) family = name.substr(0, name.size() - std::strlen(suf));
     }
     if (!types.count(family)) return where + "sample before its family's TYPE";
-    const std::string key = name + std::string(m[2]);
-    if (!seen_samples.insert(key).second) return where + "duplicate sample";
+    if (samples.count(key)) return where + "duplicate sample";
     samples[key] = v;
-  }
-  // Histograms: per label set, buckets rise and +Inf equals _count.
-  for (const auto& [family, t] : types) {
-    if (t != "histogram") continue;
-    std::map<std::string, std::vector<std::pair<double, double>>> buckets;  // labels without le → (le, count)
-    for (const auto& [key, v] : samples) {
-      if (key.rfind(family + "_bucket{", 0) != 0) continue;
-      static const std::regex le(R"re(,?le="([^"]+)")re");
-      std::smatch lm;
-      if (!std::regex_search(key, lm, le)) return family + ": bucket without le";
-      const std::string rest = std::regex_replace(key.substr(family.size() + 8), le, "");  // labels + "}"
-      const std::string bound = lm[1];
-      buckets[rest].push_back({bound == "+Inf" ? INFINITY : std::stod(bound), v});
+    if (types[family] == "histogram" && name == family + "_bucket") {
+      double bound = 0;
+      if (!parse_value(le, bound)) return where + "bucket without a numeric le";
+      buckets[family][rest].push_back({bound, v});
     }
-    for (auto& [labels, bs] : buckets) {
-      std::sort(bs.begin(), bs.end());
-      for (std::size_t i = 1; i < bs.size(); ++i) {
-        if (bs[i].second < bs[i - 1].second) return family + labels + ": buckets not cumulative";
+  }
+  for (const auto& [family, per_labels] : buckets) {
+    for (auto bs : per_labels) {
+      const std::string& labels = bs.first;
+      std::sort(bs.second.begin(), bs.second.end());
+      for (std::size_t i = 1; i < bs.second.size(); ++i) {
+        if (bs.second[i].second < bs.second[i - 1].second) return family + "{" + labels + "}: buckets not cumulative";
       }
-      if (bs.empty() || !std::isinf(bs.back().first)) return family + labels + ": no +Inf bucket";
-      std::string lbl = labels.substr(0, labels.size() - 1);  // drop the closing brace
-      const std::string count_key = family + "_count" + (lbl.empty() ? std::string() : "{" + lbl + "}");
+      if (!std::isinf(bs.second.back().first)) return family + "{" + labels + "}: no +Inf bucket";
+      const std::string count_key = family + "_count" + (labels.empty() ? std::string() : "{" + labels + "}");
       const auto it = samples.find(count_key);
-      if (it == samples.end()) return family + labels + ": no _count (" + count_key + ")";
-      if (it->second != bs.back().second) return family + labels + ": +Inf bucket differs from _count";
+      if (it == samples.end()) return family + "{" + labels + "}: no _count (" + count_key + ")";
+      if (it->second != bs.second.back().second) return family + "{" + labels + "}: +Inf bucket differs from _count";
     }
   }
   return {};
