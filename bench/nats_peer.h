@@ -41,6 +41,7 @@ class nats_system final : public system_under_test {
                                           std::string& err) override;
   std::unique_ptr<producer_port> producer(const scenario& s, std::uint32_t q, std::uint32_t idx,
                                           std::string& err) override;
+  bool may_drop(const scenario&) const override { return !_js; }
   std::string describe() const override;
 
  private:

@@ -342,7 +342,9 @@ void write_report(const report_data& rep, const std::string& dir) {
             (ack ? lat(r.ack, 0.999) : "–") + " | " + fmt("%" PRIu64, r.lost) + " | " + fmt("%" PRIu64, r.duplicates) +
             " | " + (measured(ref) && measured(&r) ? ratio(us(r.e2e.quantile(0.5)), us(ref->e2e.quantile(0.5))) : "–") +
             " | " + (measured(ref) && measured(&r) ? ratio(us(r.e2e.quantile(0.99)), us(ref->e2e.quantile(0.99))) : "–") +
-            " | " + ratio(tp, rtp) + " | " + (r.failure.empty() ? "ok" : "**" + r.failure + "**") + " |\n";
+            " | " + ratio(tp, rtp) + " | " +
+            (!r.failure.empty() ? "**" + r.failure + "**"
+             : r.lost > 0 ? fmt("ok (%" PRIu64 " dropped: at-most-once delivery)", r.lost) : std::string("ok")) + " |\n";
     }
   }
 

@@ -54,7 +54,7 @@ std::vector<scenario> all_scenarios(bool smoke) {
     for (auto& s : v) {
       s.seconds = 0.7;
       s.warmup = 0.2;
-      s.rate_total = std::min(s.rate_total, 10'000.0);
+      s.rate_total = std::min(s.rate_total, 5'000.0);
     }
   }
   return v;

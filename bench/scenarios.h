@@ -10,7 +10,7 @@
 namespace sluice::bench {
 
 // Every scenario, in report order. `smoke`: about a second each, rates capped
-// at 10,000 msg/s (correctness only).
+// at 5,000 msg/s (correctness only).
 std::vector<scenario> all_scenarios(bool smoke);
 // The scenario names (w1-latency, ...), for --help and validation.
 std::vector<std::string> scenario_names();

@@ -3,6 +3,7 @@
 #include <bit>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "client/client.h"
@@ -115,7 +116,11 @@ sluice_system::sluice_system(std::string broker_bin, sluice_mode mode) : _bin(st
 
 sluice_system::~sluice_system() {
   stop();
-  remove_tree(_dir);
+  if (std::getenv("SLUICE_BENCH_KEEP") != nullptr) {
+    std::fprintf(stderr, "sluice-bench: broker config and log kept in %s\n", _dir.c_str());
+  } else {
+    remove_tree(_dir);
+  }
 }
 
 std::string sluice_system::config(bool with_disk) const {

@@ -39,6 +39,7 @@ class sluice_system final : public system_under_test {
                                           std::string& err) override;
   std::unique_ptr<producer_port> producer(const scenario& s, std::uint32_t q, std::uint32_t idx,
                                           std::string& err) override;
+  bool may_drop(const scenario& s) const override { return s.mode == queue_mode::broadcast; }
   std::string describe() const override;
   // Why `storage = "disk"` cannot run here ("" when it can).
   const std::string& disk_refusal() const { return _disk_refusal; }

@@ -33,6 +33,7 @@ class udp_floor_system final : public system_under_test {
                                           std::string& err) override;
   std::unique_ptr<producer_port> producer(const scenario& s, std::uint32_t q, std::uint32_t idx,
                                           std::string& err) override;
+  bool may_drop(const scenario&) const override { return true; }
   std::string describe() const override {
     return "sluice-bench udp-forwarder: one recvfrom + one sendto per copy, blocking, 127.0.0.1";
   }
