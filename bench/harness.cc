@@ -349,6 +349,8 @@ run_result run_scenario(system_under_test& sys, const scenario& s) {
       std::snprintf(why, sizeof why, "%" PRIu64 " lost, %" PRIu64 " duplicates, %" PRIu64 " ACKs failed, %" PRIu64
                     " unACKed", r.lost, r.duplicates, r.ack_failed, r.unacked);
       r.failure = why;
+    } else if (r.measured_s > 0 && recv_w == 0 && acked_w == 0) {
+      r.failure = "stalled: nothing delivered or ACKed in the measured window";
     } else if (g_stop != 0) {
       r.failure = "interrupted";
     } else if (sh.abort.load()) {
