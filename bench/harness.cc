@@ -209,6 +209,11 @@ run_result run_scenario(system_under_test& sys, const scenario& s) {
     std::fprintf(stderr, "[%s | %s] skipped: %s\n", r.system.c_str(), s.id().c_str(), r.skipped.c_str());
     return r;
   }
+  if (std::string err = sys.reset(); !err.empty()) {
+    r.failure = "restart: " + err;
+    std::fprintf(stderr, "[%s | %s] %s\n", r.system.c_str(), s.id().c_str(), r.failure.c_str());
+    return r;
+  }
   const std::uint64_t run_id = static_cast<std::uint64_t>(monotonic_now_ns()) * 0x9E3779B97F4A7C15ull;
   if (std::string err = sys.prepare(s, run_id); !err.empty()) {
     r.failure = "setup: " + err;

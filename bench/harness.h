@@ -97,6 +97,10 @@ class system_under_test {
   virtual std::string name() const = 0;  // "sluice udp adaptive", "nats core", ...
   // Non-empty: this system cannot run the scenario, and why.
   virtual std::string skip_reason(const scenario& s) const = 0;
+  // Called before each scenario: a system that can restart its server does,
+  // so what one scenario leaves behind (a full queue, a broken session)
+  // cannot change the next one's figures. "" or why it could not.
+  virtual std::string reset() { return ""; }
   // Called before the ports of one scenario run are made (queues, streams).
   virtual std::string prepare(const scenario& s, std::uint64_t run_id) = 0;
   // Consumer `idx` (0 .. consumers_per_queue-1) of queue `q`; created before

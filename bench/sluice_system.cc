@@ -166,6 +166,19 @@ std::string sluice_system::start() {
   return "";
 }
 
+std::string sluice_system::reset() {
+  if (_starts++ == 0) return _pid > 0 ? "" : "the broker is not running";
+  stop();
+  std::rename(_log.c_str(), (_log + "." + std::to_string(_starts - 1)).c_str());  // kept for SLUICE_BENCH_KEEP
+  _pid = spawn({_bin, "--config", _dir + "/sluice.toml"}, _log, _mode.veth ? _mode.veth->broker_ns : "");
+  if (_pid < 0) return "fork failed";
+  if (!wait_for_log(_pid, _log, "sluice-broker: ready", 10)) {
+    stop();
+    return "the broker did not become ready again: " + read_text(_log);
+  }
+  return "";
+}
+
 void sluice_system::stop() {
   if (_pid > 0) {
     stop_pid(_pid, 5);

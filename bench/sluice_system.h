@@ -32,6 +32,8 @@ class sluice_system final : public system_under_test {
   std::string start();
   void stop();
 
+  // A fresh broker per scenario (same config and ports).
+  std::string reset() override;
   std::string name() const override { return "sluice " + _mode.label; }
   std::string skip_reason(const scenario& s) const override;
   std::string prepare(const scenario& s, std::uint64_t run_id) override;
@@ -59,6 +61,7 @@ class sluice_system final : public system_under_test {
   pid_t _pid = -1;
   std::string _disk_refusal;
   std::uint64_t _run_id = 0;
+  std::uint32_t _starts = 0;  // reset() calls: the first uses the broker start() made
 };
 
 }  // namespace sluice::bench
