@@ -353,7 +353,8 @@ void write_report(const report_data& rep, const std::string& dir) {
         "replica, TCP; hardware not published). **The hardware and setup differ**: Sluice here is one node on one "
         "2-core machine with producers and consumers on the same cores, and stores in memory. Milliseconds.\n\n"
         "| scenario | BlazingMQ p50 | BlazingMQ p99 | Sluice p50 | Sluice p99 | Sluice p99.9 | Sluice delivered msg/s |"
-        " NATS core p50 / p99 | JetStream p50 / p99 | Redis Streams p50 / p99 |\n|---|---|---|---|---|---|---|---|---|---|\n";
+        " NATS core p50 / p99 | JetStream p50 / p99 | Redis Streams p50 / p99 | Sluice result |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& b : k_bmq) {
     const std::string id = std::string("blazingmq-table ") + b.variant;
     const run_result* s = find(rep, k_ref, id);
@@ -366,7 +367,8 @@ void write_report(const report_data& rep, const std::string& dir) {
     };
     md += fmt("| %s | %.1f | %.1f | ", b.variant, b.p50_ms, b.p99_ms) + ms(s, 0.5) + " | " + ms(s, 0.99) + " | " +
           ms(s, 0.999) + " | " + (s ? rate(s->delivered_per_s) : "–") + " | " + pair("nats core") + " | " +
-          pair("nats jetstream") + " | " + pair("redis streams") + " |\n";
+          pair("nats jetstream") + " | " + pair("redis streams") + " | " +
+          (s == nullptr ? "not run" : s->failure.empty() ? "ok" : "**" + s->failure + "**") + " |\n";
   }
 
   md += "\n## AF_XDP against kernel UDP on the same veth pair\n\n"
