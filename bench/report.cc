@@ -206,7 +206,7 @@ constexpr bmq_row k_bmq[] = {
 
 void write_plots(const report_data& rep, const std::string& dir, std::string& md) {
   std::ofstream gp(dir + "/plots.gp");
-  gp << "set terminal pngcairo size 960,540 font ',10'\nset logscale xy\nset grid\n"
+  gp << "set terminal pngcairo size 960,540 font ',10' noenhanced\nset logscale xy\nset grid\n"
         "set xlabel 'percentile'\nset ylabel 'latency, µs (send → receive)'\nset key top left\n"
         "set xtics ('50' 2, '90' 10, '99' 100, '99.9' 1000, '99.99' 10000, 'max' 100000)\n";
   const double qs[] = {0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999};

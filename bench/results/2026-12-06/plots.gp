@@ -1,4 +1,4 @@
-set terminal pngcairo size 960,540 font ',10'
+set terminal pngcairo size 960,540 font ',10' noenhanced
 set logscale xy
 set grid
 set xlabel 'percentile'
