@@ -19,6 +19,8 @@ packages=(
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 ethtool procps psmisc python3
+  # sluice-bench compare: the peers it starts, and its plots
+  nats-server redis-server gnuplot-nox
 )
 
 if [ "$(id -u)" -ne 0 ]; then
