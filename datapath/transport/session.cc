@@ -455,7 +455,9 @@ void session::on_timer() noexcept {
       for (std::uint32_t seq = _snd_una; seq != _snd_tx; ++seq) {
         tx_slot& s = txs(seq);
         if (s.acked || s.need_rtx || now - s.last_tx_ns < _rto) continue;
-        if (s.tx_cnt > _cfg.retransmit_max) return fail(wire::status::retransmit_limit);
+        // Only timeouts count towards the limit: a peer that NAKs is alive,
+        // and under overload a frame may be asked for many times.
+        if (++s.rto_cnt > _cfg.retransmit_max) return fail(wire::status::retransmit_limit);
         mark_rtx(s);
         ++_ctr.retransmits_timer;
       }

@@ -170,6 +170,7 @@ class session {
     std::uint32_t chunk = chunk_pool::k_none;
     std::uint16_t len = 0;    // encoded frame (header + body) bytes in chunk
     std::uint16_t tx_cnt = 0; // transmissions so far; 0 = not yet sent
+    std::uint16_t rto_cnt = 0; // retransmission timeouts (NAK-asked resends don't count)
     bool acked = false;       // SACKed (cumulatively acked slots are cleared)
     bool need_rtx = false;    // marked for retransmission by NAK or timer
     time_ns last_tx_ns = 0;
