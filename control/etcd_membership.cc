@@ -1,0 +1,530 @@
+#include "control/etcd_membership.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "common/assert.h"
+
+namespace sluice::control {
+
+using json = nlohmann::json;
+using std::chrono::milliseconds;
+
+namespace {
+
+std::string member_value(const member_info& m) {
+  return json{{"node_id", m.id},
+              {"advertise", m.advertise},
+              {"base_port", m.base_port},
+              {"shards", m.shard_cnt},
+              {"control_pid", m.control_pid}}
+      .dump();
+}
+
+// The node id at the end of a member key, or k_no_node.
+node_id member_id_of(std::string_view key, std::string_view members_prefix) {
+  if (key.substr(0, members_prefix.size()) != members_prefix) return k_no_node;
+  const std::string_view tail = key.substr(members_prefix.size());
+  unsigned v = 0;
+  const auto [end, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), v);
+  if (ec != std::errc() || end != tail.data() + tail.size() || v == 0 || v > 65535) return k_no_node;
+  return static_cast<node_id>(v);
+}
+
+std::optional<member_info> parse_member(const etcd_kv& kv, node_id id) {
+  member_info m;
+  m.id = id;
+  m.lease = kv.lease;
+  try {
+    const json j = json::parse(kv.value);
+    m.advertise = j.value("advertise", std::string());
+    m.base_port = j.value("base_port", std::uint16_t{0});
+    m.shard_cnt = j.value("shards", std::uint32_t{0});
+    m.control_pid = j.value("control_pid", std::int64_t{0});
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+  return m;
+}
+
+std::string ids_text(const std::vector<node_id>& ids) {
+  std::string s;
+  for (const node_id n : ids) s += (s.empty() ? "" : ",") + std::to_string(n);
+  return s.empty() ? "none" : s;
+}
+
+}  // namespace
+
+etcd_result<stored_map> read_partition_map(etcd_client& etcd, const std::string& key) {
+  auto r = etcd.range(key);
+  if (!r.ok()) return etcd_result<stored_map>::fail(r.error, r.unreachable);
+  etcd_result<stored_map> out;
+  out.value.emplace();
+  if (r.value->kvs.empty()) return out;
+  std::string err;
+  auto m = decode(r.value->kvs[0].value, err);
+  if (!m) return etcd_result<stored_map>::fail(key + ": " + err + " (fix or delete the key)");
+  out.value->map = std::move(*m);
+  out.value->revision = r.value->kvs[0].mod_revision;
+  return out;
+}
+
+etcd_result<map_write> write_partition_map(etcd_client& etcd, const std::string& key, const partition_map& next,
+                                           std::int64_t expected_revision) {
+  SLUICE_ASSERT(next.epoch >= 1 && !next.partitions.empty(), "a stored map has an epoch and partitions");
+  const std::string text = encode(next);
+  auto r = etcd.cas_mod_revision(key, expected_revision, text);
+  if (!r.ok()) return etcd_result<map_write>::fail(r.error, r.unreachable);
+  etcd_result<map_write> out;
+  out.value.emplace();
+  if (r.value->succeeded) {
+    out.value->won = true;
+    out.value->current.map = next;
+    out.value->current.revision = r.value->revision;  // the put's revision is the key's mod_revision
+    return out;
+  }
+  if (r.value->current) {
+    std::string err;
+    auto m = decode(r.value->current->value, err);
+    if (!m) return etcd_result<map_write>::fail(key + ": " + err + " (fix or delete the key)");
+    out.value->current.map = std::move(*m);
+    out.value->current.revision = r.value->current->mod_revision;
+  }
+  return out;
+}
+
+etcd_membership::etcd_membership(const broker::broker_config& cfg)
+    : _self(self_member(cfg)),
+      _endpoints(cfg.cluster.etcd_endpoints),
+      _ttl_ms(cfg.cluster.lease_ttl_ms),
+      _partition_cnt(partition_count(cfg)),
+      _prefix("/sluice/" + cfg.cluster.name + "/"),
+      _member_key(_prefix + "members/" + std::to_string(cfg.node_id)),
+      _map_key(_prefix + "partition_map") {
+  SLUICE_ASSERT(!_endpoints.empty(), "the config requires an etcd endpoint in etcd mode");
+}
+
+etcd_membership::~etcd_membership() { stop(); }
+
+void etcd_membership::start(std::function<void()> on_change) {
+  _on_change = std::move(on_change);
+  _keeper = std::thread([this] { keeper(); });
+  _watcher = std::thread([this] { watcher(); });
+}
+
+void etcd_membership::stop() {
+  {
+    std::lock_guard lk(_mu);
+    _stop.store(true);
+    _wake = true;
+  }
+  _cv.notify_all();
+  if (_keeper.joinable()) _keeper.join();
+  if (_watcher.joinable()) _watcher.join();
+}
+
+void etcd_membership::notify() {
+  {
+    std::lock_guard lk(_mu);
+    _wake = true;
+  }
+  _cv.notify_all();
+  if (_on_change) _on_change();
+}
+
+bool etcd_membership::wait_for(milliseconds d) {
+  std::unique_lock lk(_mu);
+  _cv.wait_for(lk, d, [this] { return _wake || _stop.load(); });
+  _wake = false;
+  return _stop.load();
+}
+
+void etcd_membership::set_problem(const char* state, std::string detail) {
+  bool changed = false;
+  {
+    std::lock_guard lk(_mu);
+    changed = _state != state || _detail != detail;
+    _state = state;
+    _detail = std::move(detail);
+  }
+  if (changed) notify();
+}
+
+bool etcd_membership::serving_ok_locked(clock::time_point now) const {
+  return _registered && now < _lease_deadline && _map_fresh && !_map_invalid && _map.map.epoch != 0;
+}
+
+std::vector<bool> etcd_membership::serving() const {
+  std::lock_guard lk(_mu);
+  if (!serving_ok_locked(clock::now())) return std::vector<bool>(_self.shard_cnt, false);
+  return serving_shards(_map.map, _self.id, _self.shard_cnt);
+}
+
+std::chrono::steady_clock::time_point etcd_membership::next_deadline() const {
+  std::lock_guard lk(_mu);
+  return _registered && clock::now() < _lease_deadline ? _lease_deadline : clock::time_point::max();
+}
+
+membership_view etcd_membership::view() const {
+  const auto now = clock::now();
+  std::lock_guard lk(_mu);
+  membership_view v;
+  v.mode = "etcd";
+  v.registered = _registered;
+  v.lease_valid = _registered && now < _lease_deadline;
+  v.lease_left_ms =
+      v.lease_valid ? std::chrono::duration_cast<milliseconds>(_lease_deadline - now).count() : 0;
+  for (const auto& [id, m] : _members) v.members.push_back(m);
+  v.map = _map.map;
+  v.map_revision = _map.revision;
+  const bool ok = serving_ok_locked(now);
+  v.serving = ok ? serving_shards(_map.map, _self.id, _self.shard_cnt) : std::vector<bool>(_self.shard_cnt, false);
+  if (_registered && !v.lease_valid) {
+    v.state = "fenced";
+    v.detail = "lease not renewed within " + std::to_string(_ttl_ms) +
+               " ms: serving nothing until etcd confirms the lease (or a new one) — " + _detail;
+  } else if (_registered && _map_invalid) {
+    v.state = "map_invalid";
+    v.detail = _detail;
+  } else if (_registered && !ok) {
+    v.state = "joining";
+    v.detail = "registered; waiting for the partition map";
+  } else if (_registered) {
+    v.state = "up";
+    v.detail = "member " + std::to_string(_self.id) + " of " + _prefix;
+  } else {
+    v.state = _state;
+    v.detail = _detail;
+  }
+  return v;
+}
+
+// ---- keeper thread ----------------------------------------------------------
+
+bool etcd_membership::register_self(etcd_client& etcd) {
+  const std::int64_t ttl_s = (std::int64_t{_ttl_ms} + 999) / 1000;
+  const auto t0 = clock::now();
+  auto g = etcd.lease_grant(ttl_s);
+  if (!g.ok()) {
+    set_problem("connecting", g.error);
+    return false;
+  }
+  const auto [lease, granted_s] = *g.value;
+  auto c = etcd.cas_mod_revision(_member_key, 0, member_value(_self), lease);
+  if (!c.ok() || !c.value->succeeded) {
+    if (!c.ok()) {
+      set_problem("connecting", "registering " + _member_key + ": " + c.error);
+    } else {
+      std::string holder = "a live lease";
+      if (c.value->current) {
+        holder = "lease " + std::to_string(c.value->current->lease) + ", " + c.value->current->value;
+      }
+      set_problem("conflict", "node id " + std::to_string(_self.id) + " is registered already (" + holder +
+                                  "): another sluice-control has this node.id, or this node's previous run "
+                                  "has not expired yet; retrying");
+    }
+    (void)etcd.lease_revoke(lease);
+    return false;
+  }
+  const std::int64_t ttl_ms = std::min<std::int64_t>(_ttl_ms, granted_s * 1000);
+  {
+    std::lock_guard lk(_mu);
+    _lease = lease;
+    _lease_deadline = t0 + milliseconds(ttl_ms);
+    _registered = true;
+    _map_fresh = false;
+    _state = "up";
+    _detail.clear();
+  }
+  spdlog::info("membership: registered {} (lease {:x}, TTL {} ms, etcd granted {} s)", _member_key, lease, _ttl_ms,
+               granted_s);
+  notify();
+  return true;
+}
+
+etcd_membership::renewal etcd_membership::keepalive(etcd_client& etcd) {
+  std::int64_t lease = 0;
+  {
+    std::lock_guard lk(_mu);
+    lease = _lease;
+  }
+  const auto t0 = clock::now();
+  auto r = etcd.lease_keepalive(lease);
+  if (!r.ok()) {
+    bool lapsed = false;
+    {
+      std::lock_guard lk(_mu);
+      lapsed = clock::now() >= _lease_deadline;
+      _detail = "keepalive: " + r.error;
+    }
+    if (lapsed) notify();
+    return renewal::failed;  // still ours as far as we know; the deadline decides serving
+  }
+  if (*r.value <= 0) {
+    spdlog::warn("membership: etcd says lease {:x} is gone (expired): fenced, registering again", lease);
+    {
+      std::lock_guard lk(_mu);
+      _lease = 0;
+      _registered = false;
+      _lease_deadline = clock::now();
+      _state = "connecting";
+      _detail = "the lease expired in etcd; registering again";
+    }
+    notify();
+    return renewal::gone;
+  }
+  bool was_lapsed = false;
+  {
+    std::lock_guard lk(_mu);
+    was_lapsed = t0 >= _lease_deadline;
+    _lease_deadline = t0 + milliseconds(std::min<std::int64_t>(_ttl_ms, *r.value * 1000));
+    if (was_lapsed) _map_fresh = false;  // events may have been missed while cut off
+    _detail.clear();
+  }
+  if (was_lapsed) {
+    spdlog::info("membership: lease {:x} renewed after a lapse; re-reading the map before serving", lease);
+    notify();
+  }
+  return renewal::renewed;
+}
+
+void etcd_membership::adopt_map_locked(const etcd_kv& kv) {
+  if (kv.mod_revision <= _map.revision) return;
+  std::string err;
+  auto m = decode(kv.value, err);
+  if (!m) {
+    if (!_map_invalid) spdlog::error("membership: {}: {} (fix or delete the key)", _map_key, err);
+    _map_invalid = true;
+    _detail = _map_key + ": " + err + " (fix or delete the key)";
+    _map.revision = kv.mod_revision;
+    return;
+  }
+  if (_map.map.epoch != 0 && m->epoch <= _map.map.epoch) {
+    spdlog::error("membership: {} at revision {} has epoch {}, not above {}: ignored", _map_key, kv.mod_revision,
+                  m->epoch, _map.map.epoch);
+    return;
+  }
+  if (m->partitions.size() != _partition_cnt && _map.map.epoch == 0) {
+    spdlog::warn("membership: the stored map has {} partitions, cluster.partitions says {}: the map wins",
+                 m->partitions.size(), _partition_cnt);
+  }
+  _map_invalid = false;
+  _map.map = std::move(*m);
+  _map.revision = kv.mod_revision;
+  spdlog::info("membership: partition map epoch {} (revision {}, by node {}: {}); primary here for [{}]",
+               _map.map.epoch, _map.revision, _map.map.written_by, _map.map.reason,
+               [&] {
+                 std::string s;
+                 for (const auto p : _map.map.primaries_of(_self.id)) s += (s.empty() ? "" : ",") + std::to_string(p);
+                 return s;
+               }());
+}
+
+void etcd_membership::reconcile(etcd_client& etcd) {
+  partition_map next;
+  std::int64_t expected = 0;
+  {
+    std::lock_guard lk(_mu);
+    // Only a node in good standing writes (the first map too, so no epoch check).
+    if (!_registered || clock::now() >= _lease_deadline || !_map_fresh || _map_invalid) return;
+    if (!_listed || _members.empty() || _members.begin()->first != _self.id) return;  // not the writer
+    std::vector<node_id> live;
+    for (const auto& [id, m] : _members) live.push_back(id);
+    next = assign(_map.map, live, _partition_cnt);
+    if (_map.map.epoch != 0 && next.same_assignment(_map.map)) return;
+    next.epoch = _map.map.epoch + 1;
+    next.written_by = _self.id;
+    next.reason = "live members " + ids_text(live);
+    expected = _map.revision;
+  }
+  auto w = write_partition_map(etcd, _map_key, next, expected);
+  if (!w.ok()) {
+    spdlog::warn("membership: writing the partition map: {}", w.error);
+    std::lock_guard lk(_mu);
+    _detail = "writing the partition map: " + w.error;
+    return;
+  }
+  std::lock_guard lk(_mu);
+  if (w.value->won) {
+    spdlog::info("membership: wrote partition map epoch {} at revision {} ({})", next.epoch,
+                 w.value->current.revision, next.reason);
+  } else {
+    spdlog::info("membership: partition map CAS lost (expected revision {}, etcd has {} epoch {}): adopting it",
+                 expected, w.value->current.revision, w.value->current.map.epoch);
+  }
+  if (w.value->current.revision > _map.revision) {
+    _map = std::move(w.value->current);
+    _map_invalid = false;
+  }
+  _wake = true;  // look again: a lost CAS means the inputs changed
+}
+
+void etcd_membership::keeper() {
+  etcd_client etcd(_endpoints, milliseconds(std::clamp<std::uint32_t>(_ttl_ms / 4, 100, 1000)));
+  const milliseconds keepalive_every(_ttl_ms / 3);
+  milliseconds backoff(100);
+  auto next_keepalive = clock::now();
+  auto last_complaint = clock::time_point{};
+  while (!_stop.load()) {
+    bool registered = false;
+    bool fresh = false;
+    {
+      std::lock_guard lk(_mu);
+      registered = _registered;
+      fresh = _map_fresh;
+    }
+    if (!registered) {
+      if (!register_self(etcd)) {
+        if (clock::now() - last_complaint > std::chrono::seconds(10)) {
+          std::lock_guard lk(_mu);
+          spdlog::warn("membership: not registered in etcd ({}): {}; retrying with backoff up to 5 s", _state,
+                       _detail);
+          last_complaint = clock::now();
+        }
+        if (wait_for(backoff)) break;
+        backoff = std::min(backoff * 2, milliseconds(5000));
+        continue;
+      }
+      backoff = milliseconds(100);
+      last_complaint = {};
+      next_keepalive = clock::now() + keepalive_every;
+      continue;
+    }
+    if (!fresh) {
+      auto m = read_partition_map(etcd, _map_key);
+      {
+        std::lock_guard lk(_mu);
+        if (m.ok()) {
+          if (m.value->revision > _map.revision) {
+            _map = std::move(*m.value);
+            _map_invalid = false;
+          }
+          _map_fresh = true;
+        } else {
+          _detail = "reading the partition map: " + m.error;
+          if (!m.unreachable) _map_invalid = true;
+        }
+      }
+      if (m.ok()) {
+        notify();
+      } else if (wait_for(backoff)) {
+        break;
+      }
+    }
+    if (clock::now() >= next_keepalive) {
+      const auto t0 = clock::now();
+      const renewal r = keepalive(etcd);
+      if (r == renewal::gone) continue;
+      // Renewed: next in a third of the TTL; failing: retry soon.
+      next_keepalive =
+          t0 + (r == renewal::renewed ? keepalive_every : milliseconds(std::min<std::uint32_t>(_ttl_ms / 10, 200)));
+    }
+    reconcile(etcd);
+    const auto left = std::chrono::duration_cast<milliseconds>(next_keepalive - clock::now());
+    if (wait_for(std::max(left, milliseconds(1)))) break;
+  }
+  std::int64_t lease = 0;
+  {
+    std::lock_guard lk(_mu);
+    lease = _lease;
+    _lease = 0;
+    _registered = false;
+    _lease_deadline = clock::now();
+    _state = "stopped";
+    _detail = "sluice-control is stopping";
+  }
+  if (lease != 0) {
+    auto r = etcd.lease_revoke(lease);
+    if (r.ok()) {
+      spdlog::info("membership: revoked lease {:x}: {} is gone", lease, _member_key);
+    } else {
+      spdlog::warn("membership: revoking lease {:x}: {} (the key goes when the lease expires)", lease, r.error);
+    }
+  }
+}
+
+// ---- watcher thread ---------------------------------------------------------
+
+void etcd_membership::apply_event_locked(const etcd_event& ev) {
+  const std::string members_prefix = _prefix + "members/";
+  if (ev.kv.key == _map_key) {
+    if (ev.is_delete) {
+      spdlog::error("membership: {} was deleted: keeping epoch {} until a new map is written", _map_key,
+                    _map.map.epoch);
+      return;
+    }
+    adopt_map_locked(ev.kv);
+    return;
+  }
+  const node_id id = member_id_of(ev.kv.key, members_prefix);
+  if (id == k_no_node) return;
+  if (ev.is_delete) {
+    if (_members.erase(id) != 0) spdlog::info("membership: node {} left", id);
+    return;
+  }
+  auto m = parse_member(ev.kv, id);
+  if (!m) {
+    spdlog::warn("membership: {} holds a record that is not JSON: ignored", ev.kv.key);
+    return;
+  }
+  if (_members.count(id) == 0) spdlog::info("membership: node {} joined ({}:{})", id, m->advertise, m->base_port);
+  _members[id] = std::move(*m);
+}
+
+void etcd_membership::watcher() {
+  etcd_client etcd(_endpoints, milliseconds(1000));
+  const std::string end = prefix_range_end(_prefix);
+  milliseconds backoff(100);
+  while (!_stop.load()) {
+    auto listed = etcd.range(_prefix, end);
+    if (!listed.ok()) {
+      {
+        std::lock_guard lk(_mu);
+        if (!_registered) _detail = listed.error;
+      }
+      if (wait_for(backoff)) break;
+      backoff = std::min(backoff * 2, milliseconds(5000));
+      continue;
+    }
+    backoff = milliseconds(100);
+    std::int64_t rev = listed.value->revision;
+    {
+      std::lock_guard lk(_mu);
+      _members.clear();
+      for (const auto& kv : listed.value->kvs) apply_event_locked(etcd_event{false, kv});
+      _listed = true;
+    }
+    notify();
+    for (;;) {
+      std::string err;
+      const watch_end why = etcd.watch(
+          _prefix, end, rev + 1,
+          [&](std::int64_t header_rev, const std::vector<etcd_event>& events) {
+            {
+              std::lock_guard lk(_mu);
+              for (const auto& ev : events) {
+                apply_event_locked(ev);
+                rev = std::max(rev, ev.kv.mod_revision);
+              }
+              rev = std::max(rev, header_rev);
+            }
+            notify();
+            return !_stop.load();
+          },
+          _stop, err);
+      if (why == watch_end::stopped || _stop.load()) return;
+      if (why == watch_end::idle) continue;
+      if (why == watch_end::compacted) {
+        spdlog::info("membership: {}; listing again", err);
+      } else {
+        spdlog::debug("membership: {}; listing again", err);
+        if (wait_for(milliseconds(100))) return;
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace sluice::control
