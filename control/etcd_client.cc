@@ -45,6 +45,16 @@ std::int64_t header_revision(const json& j) {
   return h == j.end() ? 0 : int_field(*h, "revision");
 }
 
+std::string describe(httplib::Error e, std::chrono::milliseconds timeout) {
+  switch (e) {
+    case httplib::Error::Connection: return "cannot connect (refused or no route)";
+    case httplib::Error::ConnectionTimeout: return "no connection within " + std::to_string(timeout.count()) + " ms";
+    case httplib::Error::Read: return "no answer within " + std::to_string(timeout.count()) + " ms";
+    case httplib::Error::Write: return "connection lost while sending";
+    default: return httplib::to_string(e);
+  }
+}
+
 std::string etcd_error_text(const json& j) {
   if (j.contains("message") && j["message"].is_string()) return j["message"].get<std::string>();
   if (j.contains("error") && j["error"].is_string()) return j["error"].get<std::string>();
@@ -193,7 +203,7 @@ etcd_result<json> etcd_client::post(const char* path, const json& body) {
     cli.set_write_timeout(_timeout);
     const auto res = cli.Post(path, text, "application/json");
     if (!res) {
-      tried += (tried.empty() ? "" : "; ") + _endpoints[idx] + ": " + httplib::to_string(res.error());
+      tried += (tried.empty() ? "" : "; ") + _endpoints[idx] + ": " + describe(res.error(), _timeout);
       continue;
     }
     _current = idx;
@@ -413,7 +423,7 @@ watch_end etcd_client::watch(std::string_view key, std::string_view range_end, s
   if (end != watch_end::failed) return end;
   if (!err.empty()) return watch_end::failed;
   if (e == httplib::Error::Read && created) return watch_end::idle;
-  err = "watch on " + endpoint + ": " + (e == httplib::Error::Success ? "the stream ended" : httplib::to_string(e));
+  err = "watch on " + endpoint + ": " + (e == httplib::Error::Success ? "the stream ended" : describe(e, _timeout));
   // Next time try the next endpoint.
   _current = (_current + 1) % _endpoints.size();
   return watch_end::failed;
