@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 
 #include "common/assert.h"
 
@@ -187,7 +188,7 @@ membership_view etcd_membership::view() const {
                " ms: serving nothing until etcd confirms the lease (or a new one) — " + _detail;
   } else if (_registered && _map_invalid) {
     v.state = "map_invalid";
-    v.detail = _detail;
+    v.detail = _map_error;
   } else if (_registered && !ok) {
     v.state = "joining";
     v.detail = "registered; waiting for the partition map";
@@ -297,29 +298,33 @@ void etcd_membership::adopt_map_locked(const etcd_kv& kv) {
   if (!m) {
     if (!_map_invalid) spdlog::error("membership: {}: {} (fix or delete the key)", _map_key, err);
     _map_invalid = true;
-    _detail = _map_key + ": " + err + " (fix or delete the key)";
+    _map_error = _map_key + ": " + err + " (fix or delete the key); serving nothing meanwhile";
     _map.revision = kv.mod_revision;
     return;
   }
-  if (_map.map.epoch != 0 && m->epoch <= _map.map.epoch) {
-    spdlog::error("membership: {} at revision {} has epoch {}, not above {}: ignored", _map_key, kv.mod_revision,
-                  m->epoch, _map.map.epoch);
+  adopt_locked(stored_map{std::move(*m), kv.mod_revision});
+}
+
+void etcd_membership::adopt_locked(stored_map s) {
+  if (s.revision <= _map.revision) return;
+  _map_invalid = false;
+  if (_map.map.epoch != 0 && s.map.epoch <= _map.map.epoch) {
+    // Not written by the CAS rule (a person, or a buggy writer): keep what we
+    // serve by, and let the writer replace it with a higher epoch.
+    spdlog::error("membership: {} at revision {} has epoch {}, not above {}: ignored, to be overwritten", _map_key,
+                  s.revision, s.map.epoch, _map.map.epoch);
+    _map.revision = s.revision;
     return;
   }
-  if (m->partitions.size() != _partition_cnt && _map.map.epoch == 0) {
+  if (s.map.partitions.size() != _partition_cnt && _map.map.epoch == 0) {
     spdlog::warn("membership: the stored map has {} partitions, cluster.partitions says {}: the map wins",
-                 m->partitions.size(), _partition_cnt);
+                 s.map.partitions.size(), _partition_cnt);
   }
-  _map_invalid = false;
-  _map.map = std::move(*m);
-  _map.revision = kv.mod_revision;
+  _map = std::move(s);
+  std::string mine;
+  for (const auto p : _map.map.primaries_of(_self.id)) mine += (mine.empty() ? "" : ",") + std::to_string(p);
   spdlog::info("membership: partition map epoch {} (revision {}, by node {}: {}); primary here for [{}]",
-               _map.map.epoch, _map.revision, _map.map.written_by, _map.map.reason,
-               [&] {
-                 std::string s;
-                 for (const auto p : _map.map.primaries_of(_self.id)) s += (s.empty() ? "" : ",") + std::to_string(p);
-                 return s;
-               }());
+               _map.map.epoch, _map.revision, _map.map.written_by, _map.map.reason, mine);
 }
 
 void etcd_membership::reconcile(etcd_client& etcd) {
@@ -333,7 +338,9 @@ void etcd_membership::reconcile(etcd_client& etcd) {
     std::vector<node_id> live;
     for (const auto& [id, m] : _members) live.push_back(id);
     next = assign(_map.map, live, _partition_cnt);
-    if (_map.map.epoch != 0 && next.same_assignment(_map.map)) return;
+    // Unchanged and stored: nothing to write. (Revision 0 with a known map:
+    // the key was deleted, so it is written back with a higher epoch.)
+    if (_map.map.epoch != 0 && _map.revision != 0 && next.same_assignment(_map.map)) return;
     next.epoch = _map.map.epoch + 1;
     next.written_by = _self.id;
     next.reason = "live members " + ids_text(live);
@@ -354,9 +361,10 @@ void etcd_membership::reconcile(etcd_client& etcd) {
     spdlog::info("membership: partition map CAS lost (expected revision {}, etcd has {} epoch {}): adopting it",
                  expected, w.value->current.revision, w.value->current.map.epoch);
   }
-  if (w.value->current.revision > _map.revision) {
-    _map = std::move(w.value->current);
-    _map_invalid = false;
+  if (w.value->current.revision == 0) {
+    _map.revision = 0;  // the key was deleted: the next write creates it, epoch still rising
+  } else {
+    adopt_locked(std::move(w.value->current));
   }
   _wake = true;  // look again: a lost CAS means the inputs changed
 }
@@ -397,14 +405,19 @@ void etcd_membership::keeper() {
       {
         std::lock_guard lk(_mu);
         if (m.ok()) {
-          if (m.value->revision > _map.revision) {
-            _map = std::move(*m.value);
+          if (m.value->revision == 0) {  // no map stored (yet, or deleted): the writer puts one
+            _map.revision = 0;
             _map_invalid = false;
+          } else {
+            adopt_locked(std::move(*m.value));
           }
           _map_fresh = true;
         } else {
           _detail = "reading the partition map: " + m.error;
-          if (!m.unreachable) _map_invalid = true;
+          if (!m.unreachable) {
+            _map_invalid = true;
+            _map_error = m.error + "; serving nothing meanwhile";
+          }
         }
       }
       if (m.ok()) {
@@ -451,8 +464,10 @@ void etcd_membership::apply_event_locked(const etcd_event& ev) {
   const std::string members_prefix = _prefix + "members/";
   if (ev.kv.key == _map_key) {
     if (ev.is_delete) {
-      spdlog::error("membership: {} was deleted: keeping epoch {} until a new map is written", _map_key,
+      spdlog::error("membership: {} was deleted: keeping epoch {} until the writer puts it back", _map_key,
                     _map.map.epoch);
+      _map.revision = 0;
+      _map_invalid = false;
       return;
     }
     adopt_map_locked(ev.kv);
@@ -492,7 +507,24 @@ void etcd_membership::watcher() {
     std::int64_t rev = listed.value->revision;
     {
       std::lock_guard lk(_mu);
-      _members.clear();
+      // Members that vanished while we were not watching left; the rest are
+      // (re)applied, so only real joins are logged as joins.
+      std::set<node_id> present;
+      const std::string members_prefix = _prefix + "members/";
+      for (const auto& kv : listed.value->kvs) present.insert(member_id_of(kv.key, members_prefix));
+      for (auto it = _members.begin(); it != _members.end();) {
+        if (present.count(it->first) == 0) {
+          spdlog::info("membership: node {} left", it->first);
+          it = _members.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (std::none_of(listed.value->kvs.begin(), listed.value->kvs.end(),
+                       [&](const etcd_kv& kv) { return kv.key == _map_key; }) &&
+          _map.revision != 0) {
+        _map.revision = 0;  // deleted while we were not watching
+      }
       for (const auto& kv : listed.value->kvs) apply_event_locked(etcd_event{false, kv});
       _listed = true;
     }

@@ -83,8 +83,11 @@ class etcd_membership final : public membership {
   renewal keepalive(etcd_client& etcd);
   // keeper: the lowest live node writes the map assign() wants.
   void reconcile(etcd_client& etcd);
-  // Under _mu: adopt a map read from etcd if it is newer than ours.
+  // Under _mu: adopt a map read from etcd if it is newer than ours (a
+  // higher revision and a higher epoch; a lower epoch is logged and only its
+  // revision kept, so the writer overwrites it).
   void adopt_map_locked(const etcd_kv& kv);
+  void adopt_locked(stored_map s);
   void apply_event_locked(const etcd_event& ev);
   bool serving_ok_locked(clock::time_point now) const;
   void set_problem(const char* state, std::string detail);
@@ -106,6 +109,7 @@ class etcd_membership final : public membership {
   bool _listed = false;           // the watcher has listed the prefix at least once
   stored_map _map;
   bool _map_invalid = false;      // the stored map does not decode: nobody writes, nobody serves
+  std::string _map_error;         // why, while _map_invalid
   bool _map_fresh = false;        // read after our last (re)registration
   std::int64_t _lease = 0;
   clock::time_point _lease_deadline{};  // fencing deadline (our clock)

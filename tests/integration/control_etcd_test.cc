@@ -335,6 +335,35 @@ TEST_F(control_etcd, a_node_cut_off_from_etcd_stops_serving_after_its_ttl) {
   })) << st.dump() << "\n" << a.output();
 }
 
+// Someone writes garbage at the map key: nobody can know who serves what,
+// so the node stops serving and says why; deleting the key lets the writer
+// put the map back with a higher epoch, and serving resumes.
+TEST_F(control_etcd, a_corrupt_map_fences_until_the_key_is_deleted) {
+  control_process a(node(1));
+  ASSERT_TRUE(a.start()) << a.error();
+  json st;
+  ASSERT_TRUE(eventually(10000, [&] {
+    st = a.ask("status");
+    return st["membership_state"] == "up" && st["epoch"] == 1;
+  })) << st.dump();
+  control::etcd_client etcd({_etcd.endpoint()});
+  const std::string key = "/sluice/a_corrupt_map_fences_until_the_key_is_deleted/partition_map";
+  ASSERT_TRUE(etcd.put(key, "{\"epoch\": \"lots\"}").ok());
+  ASSERT_TRUE(eventually(5000, [&] {
+    st = a.ask("status");
+    return st["membership_state"] == "map_invalid" && st["serving"] == json::array({false, false});
+  })) << st.dump();
+  EXPECT_NE(st["membership_detail"].get<std::string>().find("fix or delete the key"), std::string::npos);
+  ASSERT_TRUE(etcd.remove(key).ok());
+  ASSERT_TRUE(eventually(5000, [&] {
+    st = a.ask("status");
+    return st["membership_state"] == "up" && st["epoch"] == 2 && st["serving"] == json::array({true, true});
+  })) << st.dump() << "\n" << a.output();
+  auto stored = control::read_partition_map(etcd, key);
+  ASSERT_TRUE(stored.ok()) << stored.error;
+  EXPECT_EQ(stored.value->map.epoch, 2u);
+}
+
 // etcd down when sluice-control starts: it starts anyway, says why it is not
 // a member, retries with backoff, and joins once etcd is up.
 TEST(control_etcd_start, unreachable_etcd_is_retried_and_reported) {
