@@ -353,20 +353,26 @@ void etcd_membership::reconcile(etcd_client& etcd) {
     _detail = "writing the partition map: " + w.error;
     return;
   }
-  std::lock_guard lk(_mu);
-  if (w.value->won) {
-    spdlog::info("membership: wrote partition map epoch {} at revision {} ({})", next.epoch,
-                 w.value->current.revision, next.reason);
+  {
+    std::lock_guard lk(_mu);
+    record_write_locked(next, expected, std::move(*w.value));
+  }
+  notify();  // the map changed, or the inputs did: look again, push the new vector
+}
+
+void etcd_membership::record_write_locked(const partition_map& next, std::int64_t expected, map_write w) {
+  if (w.won) {
+    spdlog::info("membership: wrote partition map epoch {} at revision {} ({})", next.epoch, w.current.revision,
+                 next.reason);
   } else {
     spdlog::info("membership: partition map CAS lost (expected revision {}, etcd has {} epoch {}): adopting it",
-                 expected, w.value->current.revision, w.value->current.map.epoch);
+                 expected, w.current.revision, w.current.map.epoch);
   }
-  if (w.value->current.revision == 0) {
+  if (w.current.revision == 0) {
     _map.revision = 0;  // the key was deleted: the next write creates it, epoch still rising
   } else {
-    adopt_locked(std::move(w.value->current));
+    adopt_locked(std::move(w.current));
   }
-  _wake = true;  // look again: a lost CAS means the inputs changed
 }
 
 void etcd_membership::keeper() {

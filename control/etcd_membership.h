@@ -88,6 +88,8 @@ class etcd_membership final : public membership {
   // revision kept, so the writer overwrites it).
   void adopt_map_locked(const etcd_kv& kv);
   void adopt_locked(stored_map s);
+  // Under _mu: the outcome of a map CAS (won: ours; lost: etcd's current map).
+  void record_write_locked(const partition_map& next, std::int64_t expected, map_write w);
   void apply_event_locked(const etcd_event& ev);
   bool serving_ok_locked(clock::time_point now) const;
   void set_problem(const char* state, std::string detail);

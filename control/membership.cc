@@ -39,7 +39,7 @@ void static_membership::start(std::function<void()> on_change) {
 membership_view static_membership::view() const {
   membership_view v;
   v.mode = "static";
-  v.state = "serving";
+  v.state = "up";
   v.detail = "single node, static membership";
   v.registered = true;
   v.lease_valid = true;

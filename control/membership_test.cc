@@ -70,7 +70,7 @@ TEST(static_membership, one_node_primary_for_one_partition_per_shard) {
   EXPECT_EQ(changes, 1) << "start() announces the initial view";
   const auto v = m->view();
   EXPECT_STREQ(v.mode, "static");
-  EXPECT_EQ(v.state, "serving");
+  EXPECT_EQ(v.state, "up");
   EXPECT_TRUE(v.registered);
   ASSERT_EQ(v.members.size(), 1u);
   EXPECT_EQ(v.members[0].id, cfg.node_id);
