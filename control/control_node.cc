@@ -40,17 +40,15 @@ void control_node::start() {
 
 void control_node::stop() {
   _stop.store(true);
+  _membership->leave();  // serving() is all false from here on
   wake_pusher();
   if (_sampler.joinable()) _sampler.join();
   if (_pusher.joinable()) {
     _pusher.join();
-    // Leaving the cluster: stop serving before the lease is revoked (the
-    // others take over at once). Static mode keeps the broker serving.
-    if (_cfg.cluster.membership == broker::membership_kind::etcd && _link.connected()) {
-      const json off(std::vector<bool>(_cfg.shard_cnt, false));
-      const json r = _link.call(json{{"cmd", "partitions"}, {"serving", off}}, 1000);
-      if (!r.value("ok", false)) spdlog::warn("stopping: could not fence the broker: {}", r.value("error", "?"));
-    }
+    // Leaving the cluster: the broker stops serving before the lease is
+    // revoked (after which the others take over at once). Static mode has
+    // nothing to hand over and keeps serving.
+    if (_link.connected() && !push_serving()) spdlog::warn("stopping: the broker did not take the serving shards");
   }
   _membership->stop();
   _link.stop();

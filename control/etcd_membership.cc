@@ -115,6 +115,14 @@ void etcd_membership::start(std::function<void()> on_change) {
   _watcher = std::thread([this] { watcher(); });
 }
 
+void etcd_membership::leave() {
+  {
+    std::lock_guard lk(_mu);
+    _leaving = true;
+  }
+  notify();
+}
+
 void etcd_membership::stop() {
   {
     std::lock_guard lk(_mu);
@@ -154,7 +162,7 @@ void etcd_membership::set_problem(const char* state, std::string detail) {
 }
 
 bool etcd_membership::serving_ok_locked(clock::time_point now) const {
-  return _registered && now < _lease_deadline && _map_fresh && !_map_invalid && _map.map.epoch != 0;
+  return _registered && !_leaving && now < _lease_deadline && _map_fresh && !_map_invalid && _map.map.epoch != 0;
 }
 
 std::vector<bool> etcd_membership::serving() const {
@@ -182,7 +190,10 @@ membership_view etcd_membership::view() const {
   v.map_revision = _map.revision;
   const bool ok = serving_ok_locked(now);
   v.serving = ok ? serving_shards(_map.map, _self.id, _self.shard_cnt) : std::vector<bool>(_self.shard_cnt, false);
-  if (_registered && !v.lease_valid) {
+  if (_registered && _leaving) {
+    v.state = "leaving";
+    v.detail = "sluice-control is stopping: serving nothing, the lease is revoked next";
+  } else if (_registered && !v.lease_valid) {
     v.state = "fenced";
     v.detail = "lease not renewed within " + std::to_string(_ttl_ms) +
                " ms: serving nothing until etcd confirms the lease (or a new one) — " + _detail;
@@ -333,7 +344,7 @@ void etcd_membership::reconcile(etcd_client& etcd) {
   {
     std::lock_guard lk(_mu);
     // Only a node in good standing writes (the first map too, so no epoch check).
-    if (!_registered || clock::now() >= _lease_deadline || !_map_fresh || _map_invalid) return;
+    if (!_registered || _leaving || clock::now() >= _lease_deadline || !_map_fresh || _map_invalid) return;
     if (!_listed || _members.empty() || _members.begin()->first != _self.id) return;  // not the writer
     std::vector<node_id> live;
     for (const auto& [id, m] : _members) live.push_back(id);

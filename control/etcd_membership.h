@@ -62,6 +62,7 @@ class etcd_membership final : public membership {
   ~etcd_membership() override;
 
   void start(std::function<void()> on_change) override;
+  void leave() override;
   void stop() override;
   membership_view view() const override;
   std::vector<bool> serving() const override;
@@ -116,6 +117,7 @@ class etcd_membership final : public membership {
   std::int64_t _lease = 0;
   clock::time_point _lease_deadline{};  // fencing deadline (our clock)
   bool _registered = false;
+  bool _leaving = false;
   std::string _state = "connecting";
   std::string _detail = "starting";
   bool _wake = false;

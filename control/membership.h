@@ -38,7 +38,7 @@ struct member_info {
 
 struct membership_view {
   const char* mode = "static";   // "static" or "etcd"
-  std::string state;             // "up", "joining", "fenced", "connecting", "conflict", "map_invalid", "stopped"
+  std::string state;             // "up", "joining", "fenced", "connecting", "conflict", "map_invalid", "leaving", "stopped"
   std::string detail;            // what is going on, for a person (last error, retry time)
   bool registered = false;       // our member record exists under a live lease
   bool lease_valid = false;      // by our own clock: the lease cannot have expired yet
@@ -56,6 +56,10 @@ class membership {
   // Starts the implementation's threads; `on_change` runs (on one of them)
   // whenever the view may have changed. It must not block.
   virtual void start(std::function<void()> on_change) = 0;
+  // The node is shutting down: from now on serving() is all false and no
+  // map is written, while the lease still holds (so the broker can be told
+  // to stop before the others take over). Any thread.
+  virtual void leave() {}
   // Stops the threads; etcd mode also revokes the lease, so the others see
   // this node leave at once instead of after the TTL. Idempotent.
   virtual void stop() = 0;

@@ -210,16 +210,19 @@ TEST_F(control_etcd, three_nodes_share_the_map_and_a_killed_node_is_replaced) {
   EXPECT_EQ(survivors[0]["written_by"], 1);
 }
 
-// A node stopped with SIGTERM revokes its lease: the others see it leave at
-// once, long before its (10 s) TTL could lapse, and take its partitions.
+// A node stopped with SIGTERM fences its broker and revokes its lease: the
+// others see it leave at once, long before its (10 s) TTL could lapse, and
+// take its partitions.
 TEST_F(control_etcd, a_stopped_node_leaves_at_once) {
   control_process a(node(1, 10000));
   control_process b(node(2, 10000));
+  fake_broker b_broker(b.broker_socket());
   ASSERT_TRUE(a.start()) << a.error();
   ASSERT_TRUE(b.start()) << b.error();
   ASSERT_TRUE(eventually(10000, [&] {
     const auto p = primaries(a.ask("partitions"));
-    return std::count(p.begin(), p.end(), 2) == 3 && member_ids(b.ask("members")) == std::set<int>{1, 2};
+    return std::count(p.begin(), p.end(), 2) == 3 && member_ids(b.ask("members")) == std::set<int>{1, 2} &&
+           b_broker.last() == std::vector<bool>{true, true};
   })) << a.ask("partitions").dump();
   const auto stopped_at = clock_type::now();
   EXPECT_EQ(b.stop(), 0) << b.output();
@@ -231,6 +234,8 @@ TEST_F(control_etcd, a_stopped_node_leaves_at_once) {
   })) << parts.dump() << "\n" << a.output();
   EXPECT_LT(clock_type::now() - stopped_at, milliseconds(9000)) << "seen by the revoke, not the TTL";
   EXPECT_NE(b.output().find("revoked lease"), std::string::npos) << b.output();
+  // It told its broker to stop serving before it left.
+  EXPECT_EQ(b_broker.last(), (std::vector<bool>{false, false})) << b.output();
 }
 
 // Library level: the map changes only by CAS on its mod_revision. A writer
