@@ -38,7 +38,8 @@ struct member_info {
 
 struct membership_view {
   const char* mode = "static";   // "static" or "etcd"
-  std::string state;             // "up", "joining", "fenced", "connecting", "conflict", "map_invalid", "leaving", "stopped"
+  // "up", "joining", "fenced", "connecting", "conflict", "map_invalid", "leaving", "stopped"
+  std::string state;
   std::string detail;            // what is going on, for a person (last error, retry time)
   bool registered = false;       // our member record exists under a live lease
   bool lease_valid = false;      // by our own clock: the lease cannot have expired yet

@@ -165,9 +165,9 @@ std::string endpoint_problem(const std::vector<std::string>& endpoints) {
     const std::string_view hp = http ? v.substr(7) : v;
     const std::size_t colon = hp.rfind(':');
     const std::string_view port = colon == std::string_view::npos ? std::string_view() : hp.substr(colon + 1);
-    const bool port_ok = !port.empty() && port.size() <= 5 &&
-                         port.find_first_not_of("0123456789") == std::string_view::npos && std::stoi(std::string(port)) >= 1 &&
-                         std::stoi(std::string(port)) <= 65535;
+    const bool digits = !port.empty() && port.size() <= 5 &&
+                        port.find_first_not_of("0123456789") == std::string_view::npos;
+    const bool port_ok = digits && std::stoi(std::string(port)) >= 1 && std::stoi(std::string(port)) <= 65535;
     if (v.substr(0, 8) == "https://") return "\"" + e + "\": https is not supported; use http://HOST:PORT";
     if (!http || colon == 0 || !port_ok || hp.find('/') != std::string_view::npos) {
       return "\"" + e + "\" is not http://HOST:PORT (etcd's client URL, e.g. http://127.0.0.1:2379)";
@@ -364,11 +364,13 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
   } else if (cfg.cluster.membership == membership_kind::etcd && cfg.cluster.etcd_endpoints.empty()) {
     err = at + "cluster.etcd_endpoints: etcd membership needs at least one endpoint";
   } else if (!name_ok(cfg.cluster.name)) {
-    err = at + "cluster.name: \"" + cfg.cluster.name + "\": 1-64 characters of [A-Za-z0-9_.-] (it is part of etcd keys)";
+    err = at + "cluster.name: \"" + cfg.cluster.name +
+          "\": 1-64 characters of [A-Za-z0-9_.-] (it is part of etcd keys)";
   } else if (auto ep = endpoint_problem(cfg.cluster.etcd_endpoints); !ep.empty()) {
     err = at + "cluster.etcd_endpoints: " + ep;
   } else if (!cfg.cluster.advertise.empty() && !net_addr::from_ip_port(cfg.cluster.advertise, 1)) {
-    err = at + "cluster.advertise: \"" + cfg.cluster.advertise + "\" is not an IPv4 or IPv6 address (or \"\" for node.listen)";
+    err = at + "cluster.advertise: \"" + cfg.cluster.advertise +
+          "\" is not an IPv4 or IPv6 address (or \"\" for node.listen)";
   } else if (!cfg.cluster.advertise.empty() && net_addr::from_ip_port(cfg.cluster.advertise, 1)->ip == net_addr{}.ip) {
     err = at + "cluster.advertise: a wildcard address cannot be reached; give this node's own address";
   } else if (cfg.datapath.mode == datapath_mode::af_xdp) {

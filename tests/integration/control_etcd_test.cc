@@ -194,12 +194,14 @@ TEST_F(control_etcd, three_nodes_share_the_map_and_a_killed_node_is_replaced) {
       survivors[i] = nodes[static_cast<std::size_t>(i)]->ask("partitions");
     }
     const auto p = primaries(survivors[0]);
-    return survivors[0]["epoch"].get<std::uint64_t>() > epoch_before && survivors[0]["epoch"] == survivors[1]["epoch"] &&
+    return survivors[0]["epoch"].get<std::uint64_t>() > epoch_before &&
+           survivors[0]["epoch"] == survivors[1]["epoch"] &&
            p == primaries(survivors[1]) && std::count(p.begin(), p.end(), 3) == 0;
   })) << survivors[0].dump() << "\n" << survivors[1].dump() << "\n" << nodes[0]->output();
   // Nobody noticed before etcd expired the lease (a SIGKILLed node cannot revoke it).
   const auto takeover = std::chrono::duration_cast<milliseconds>(clock_type::now() - killed_at);
-  std::printf("survivors took over %lld ms after the SIGKILL (TTL 1500 ms)\n", static_cast<long long>(takeover.count()));
+  std::printf("survivors took over %lld ms after the SIGKILL (TTL 1500 ms)\n",
+              static_cast<long long>(takeover.count()));
   EXPECT_GE(takeover, milliseconds(1000));
   const auto p = primaries(survivors[0]);
   EXPECT_EQ(std::count(p.begin(), p.end(), 1), 3) << survivors[0].dump();
