@@ -54,8 +54,6 @@ void control_node::stop() {
   _link.stop();
 }
 
-json control_node::serving_vector() const { return json(_membership->serving()); }
-
 void control_node::wake_pusher() {
   {
     std::lock_guard lk(_push_mu);

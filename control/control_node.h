@@ -66,7 +66,6 @@ class control_node {
   json log_level(const json& req);
   // Queue rows of the latest sample with rates from the previous one.
   json queue_rows();
-  json serving_vector() const;
   // The pusher thread: keeps the broker's serving flags equal to membership's.
   void pusher();
   void wake_pusher();

@@ -1,10 +1,9 @@
+// etcd_membership: state, view, and the keeper thread (lease, registration).
 #include "control/etcd_membership.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
-#include <set>
 
 #include "common/assert.h"
 
@@ -24,77 +23,7 @@ std::string member_value(const member_info& m) {
       .dump();
 }
 
-// The node id at the end of a member key, or k_no_node.
-node_id member_id_of(std::string_view key, std::string_view members_prefix) {
-  if (key.substr(0, members_prefix.size()) != members_prefix) return k_no_node;
-  const std::string_view tail = key.substr(members_prefix.size());
-  unsigned v = 0;
-  const auto [end, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), v);
-  if (ec != std::errc() || end != tail.data() + tail.size() || v == 0 || v > 65535) return k_no_node;
-  return static_cast<node_id>(v);
-}
-
-std::optional<member_info> parse_member(const etcd_kv& kv, node_id id) {
-  member_info m;
-  m.id = id;
-  m.lease = kv.lease;
-  try {
-    const json j = json::parse(kv.value);
-    m.advertise = j.value("advertise", std::string());
-    m.base_port = j.value("base_port", std::uint16_t{0});
-    m.shard_cnt = j.value("shards", std::uint32_t{0});
-    m.control_pid = j.value("control_pid", std::int64_t{0});
-  } catch (const json::exception&) {
-    return std::nullopt;
-  }
-  return m;
-}
-
-std::string ids_text(const std::vector<node_id>& ids) {
-  std::string s;
-  for (const node_id n : ids) s += (s.empty() ? "" : ",") + std::to_string(n);
-  return s.empty() ? "none" : s;
-}
-
 }  // namespace
-
-etcd_result<stored_map> read_partition_map(etcd_client& etcd, const std::string& key) {
-  auto r = etcd.range(key);
-  if (!r.ok()) return etcd_result<stored_map>::fail(r.error, r.unreachable);
-  etcd_result<stored_map> out;
-  out.value.emplace();
-  if (r.value->kvs.empty()) return out;
-  std::string err;
-  auto m = decode(r.value->kvs[0].value, err);
-  if (!m) return etcd_result<stored_map>::fail(key + ": " + err + " (fix or delete the key)");
-  out.value->map = std::move(*m);
-  out.value->revision = r.value->kvs[0].mod_revision;
-  return out;
-}
-
-etcd_result<map_write> write_partition_map(etcd_client& etcd, const std::string& key, const partition_map& next,
-                                           std::int64_t expected_revision) {
-  SLUICE_ASSERT(next.epoch >= 1 && !next.partitions.empty(), "a stored map has an epoch and partitions");
-  const std::string text = encode(next);
-  auto r = etcd.cas_mod_revision(key, expected_revision, text);
-  if (!r.ok()) return etcd_result<map_write>::fail(r.error, r.unreachable);
-  etcd_result<map_write> out;
-  out.value.emplace();
-  if (r.value->succeeded) {
-    out.value->won = true;
-    out.value->current.map = next;
-    out.value->current.revision = r.value->revision;  // the put's revision is the key's mod_revision
-    return out;
-  }
-  if (r.value->current) {
-    std::string err;
-    auto m = decode(r.value->current->value, err);
-    if (!m) return etcd_result<map_write>::fail(key + ": " + err + " (fix or delete the key)");
-    out.value->current.map = std::move(*m);
-    out.value->current.revision = r.value->current->mod_revision;
-  }
-  return out;
-}
 
 etcd_membership::etcd_membership(const broker::broker_config& cfg)
     : _self(self_member(cfg)),
@@ -302,90 +231,6 @@ etcd_membership::renewal etcd_membership::keepalive(etcd_client& etcd) {
   return renewal::renewed;
 }
 
-void etcd_membership::adopt_map_locked(const etcd_kv& kv) {
-  if (kv.mod_revision <= _map.revision) return;
-  std::string err;
-  auto m = decode(kv.value, err);
-  if (!m) {
-    if (!_map_invalid) spdlog::error("membership: {}: {} (fix or delete the key)", _map_key, err);
-    _map_invalid = true;
-    _map_error = _map_key + ": " + err + " (fix or delete the key); serving nothing meanwhile";
-    _map.revision = kv.mod_revision;
-    return;
-  }
-  adopt_locked(stored_map{std::move(*m), kv.mod_revision});
-}
-
-void etcd_membership::adopt_locked(stored_map s) {
-  if (s.revision <= _map.revision) return;
-  _map_invalid = false;
-  if (_map.map.epoch != 0 && s.map.epoch <= _map.map.epoch) {
-    // Not written by the CAS rule (a person, or a buggy writer): keep what we
-    // serve by, and let the writer replace it with a higher epoch.
-    spdlog::error("membership: {} at revision {} has epoch {}, not above {}: ignored, to be overwritten", _map_key,
-                  s.revision, s.map.epoch, _map.map.epoch);
-    _map.revision = s.revision;
-    return;
-  }
-  if (s.map.partitions.size() != _partition_cnt && _map.map.epoch == 0) {
-    spdlog::warn("membership: the stored map has {} partitions, cluster.partitions says {}: the map wins",
-                 s.map.partitions.size(), _partition_cnt);
-  }
-  _map = std::move(s);
-  std::string mine;
-  for (const auto p : _map.map.primaries_of(_self.id)) mine += (mine.empty() ? "" : ",") + std::to_string(p);
-  spdlog::info("membership: partition map epoch {} (revision {}, by node {}: {}); primary here for [{}]",
-               _map.map.epoch, _map.revision, _map.map.written_by, _map.map.reason, mine);
-}
-
-void etcd_membership::reconcile(etcd_client& etcd) {
-  partition_map next;
-  std::int64_t expected = 0;
-  {
-    std::lock_guard lk(_mu);
-    // Only a node in good standing writes (the first map too, so no epoch check).
-    if (!_registered || _leaving || clock::now() >= _lease_deadline || !_map_fresh || _map_invalid) return;
-    if (!_listed || _members.empty() || _members.begin()->first != _self.id) return;  // not the writer
-    std::vector<node_id> live;
-    for (const auto& [id, m] : _members) live.push_back(id);
-    next = assign(_map.map, live, _partition_cnt);
-    // Unchanged and stored: nothing to write. (Revision 0 with a known map:
-    // the key was deleted, so it is written back with a higher epoch.)
-    if (_map.map.epoch != 0 && _map.revision != 0 && next.same_assignment(_map.map)) return;
-    next.epoch = _map.map.epoch + 1;
-    next.written_by = _self.id;
-    next.reason = "live members " + ids_text(live);
-    expected = _map.revision;
-  }
-  auto w = write_partition_map(etcd, _map_key, next, expected);
-  if (!w.ok()) {
-    spdlog::warn("membership: writing the partition map: {}", w.error);
-    std::lock_guard lk(_mu);
-    _detail = "writing the partition map: " + w.error;
-    return;
-  }
-  {
-    std::lock_guard lk(_mu);
-    record_write_locked(next, expected, std::move(*w.value));
-  }
-  notify();  // the map changed, or the inputs did: look again, push the new vector
-}
-
-void etcd_membership::record_write_locked(const partition_map& next, std::int64_t expected, map_write w) {
-  if (w.won) {
-    spdlog::info("membership: wrote partition map epoch {} at revision {} ({})", next.epoch, w.current.revision,
-                 next.reason);
-  } else {
-    spdlog::info("membership: partition map CAS lost (expected revision {}, etcd has {} epoch {}): adopting it",
-                 expected, w.current.revision, w.current.map.epoch);
-  }
-  if (w.current.revision == 0) {
-    _map.revision = 0;  // the key was deleted: the next write creates it, epoch still rising
-  } else {
-    adopt_locked(std::move(w.current));
-  }
-}
-
 void etcd_membership::keeper() {
   etcd_client etcd(_endpoints, milliseconds(std::clamp<std::uint32_t>(_ttl_ms / 4, 100, 1000)));
   const milliseconds keepalive_every(_ttl_ms / 3);
@@ -471,107 +316,6 @@ void etcd_membership::keeper() {
       spdlog::info("membership: revoked lease {:x}: {} is gone", lease, _member_key);
     } else {
       spdlog::warn("membership: revoking lease {:x}: {} (the key goes when the lease expires)", lease, r.error);
-    }
-  }
-}
-
-// ---- watcher thread ---------------------------------------------------------
-
-void etcd_membership::apply_event_locked(const etcd_event& ev) {
-  const std::string members_prefix = _prefix + "members/";
-  if (ev.kv.key == _map_key) {
-    if (ev.is_delete) {
-      spdlog::error("membership: {} was deleted: keeping epoch {} until the writer puts it back", _map_key,
-                    _map.map.epoch);
-      _map.revision = 0;
-      _map_invalid = false;
-      return;
-    }
-    adopt_map_locked(ev.kv);
-    return;
-  }
-  const node_id id = member_id_of(ev.kv.key, members_prefix);
-  if (id == k_no_node) return;
-  if (ev.is_delete) {
-    if (_members.erase(id) != 0) spdlog::info("membership: node {} left", id);
-    return;
-  }
-  auto m = parse_member(ev.kv, id);
-  if (!m) {
-    spdlog::warn("membership: {} holds a record that is not JSON: ignored", ev.kv.key);
-    return;
-  }
-  if (_members.count(id) == 0) spdlog::info("membership: node {} joined ({}:{})", id, m->advertise, m->base_port);
-  _members[id] = std::move(*m);
-}
-
-void etcd_membership::watcher() {
-  etcd_client etcd(_endpoints, milliseconds(1000));
-  const std::string end = prefix_range_end(_prefix);
-  milliseconds backoff(100);
-  while (!_stop.load()) {
-    auto listed = etcd.range(_prefix, end);
-    if (!listed.ok()) {
-      {
-        std::lock_guard lk(_mu);
-        if (!_registered) _detail = listed.error;
-      }
-      if (wait_for(backoff)) break;
-      backoff = std::min(backoff * 2, milliseconds(5000));
-      continue;
-    }
-    backoff = milliseconds(100);
-    std::int64_t rev = listed.value->revision;
-    {
-      std::lock_guard lk(_mu);
-      // Members that vanished while we were not watching left; the rest are
-      // (re)applied, so only real joins are logged as joins.
-      std::set<node_id> present;
-      const std::string members_prefix = _prefix + "members/";
-      for (const auto& kv : listed.value->kvs) present.insert(member_id_of(kv.key, members_prefix));
-      for (auto it = _members.begin(); it != _members.end();) {
-        if (present.count(it->first) == 0) {
-          spdlog::info("membership: node {} left", it->first);
-          it = _members.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      if (std::none_of(listed.value->kvs.begin(), listed.value->kvs.end(),
-                       [&](const etcd_kv& kv) { return kv.key == _map_key; }) &&
-          _map.revision != 0) {
-        _map.revision = 0;  // deleted while we were not watching
-      }
-      for (const auto& kv : listed.value->kvs) apply_event_locked(etcd_event{false, kv});
-      _listed = true;
-    }
-    notify();
-    for (;;) {
-      std::string err;
-      const watch_end why = etcd.watch(
-          _prefix, end, rev + 1,
-          [&](std::int64_t header_rev, const std::vector<etcd_event>& events) {
-            {
-              std::lock_guard lk(_mu);
-              for (const auto& ev : events) {
-                apply_event_locked(ev);
-                rev = std::max(rev, ev.kv.mod_revision);
-              }
-              rev = std::max(rev, header_rev);
-            }
-            notify();
-            return !_stop.load();
-          },
-          _stop, err);
-      if (why == watch_end::stopped || _stop.load()) return;
-      if (why == watch_end::idle) continue;
-      if (why == watch_end::compacted) {
-        spdlog::info("membership: {}; listing again", err);
-      } else {
-        spdlog::debug("membership: {}; listing again", err);
-        if (wait_for(milliseconds(100))) return;
-      }
-      break;
     }
   }
 }
