@@ -45,10 +45,6 @@ int main(int argc, char** argv) {
     spdlog::critical("bad config: {}", err);
     return 2;
   }
-  if (cfg->cluster.membership == broker::membership_kind::etcd) {
-    spdlog::critical("cluster.membership = \"etcd\" is not supported by this build of sluice-control yet");
-    return 2;
-  }
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
@@ -74,6 +70,14 @@ int main(int argc, char** argv) {
   spdlog::info("node {}: operator socket {}, broker channel {}, metrics {}", cfg->node_id,
                cfg->control.operator_socket, cfg->control.broker_socket,
                cfg->control.metrics_listen.empty() ? std::string("off") : "http://" + cfg->control.metrics_listen + "/metrics");
+  if (cfg->cluster.membership == broker::membership_kind::etcd) {
+    std::string eps;
+    for (const auto& e : cfg->cluster.etcd_endpoints) eps += (eps.empty() ? "" : ", ") + e;
+    spdlog::info("membership: etcd ({}), cluster \"{}\", lease TTL {} ms", eps, cfg->cluster.name,
+                 cfg->cluster.lease_ttl_ms);
+  } else {
+    spdlog::info("membership: static (single node)");
+  }
   std::printf("sluice-control: ready\n");
   std::fflush(stdout);
   int sig = 0;

@@ -26,27 +26,73 @@ control_node::control_node(std::string config_path, std::string config_text, bro
       _config_text(std::move(config_text)),
       _cfg(std::move(cfg)),
       _link(_cfg.control.broker_socket),
-      _started(std::chrono::steady_clock::now()) {}
+      _started(std::chrono::steady_clock::now()),
+      _membership(make_membership(_cfg)) {}
 
 control_node::~control_node() { stop(); }
 
 void control_node::start() {
+  _membership->start([this] { wake_pusher(); });
   _link.start([this](const json& hello) { return resync(hello); });
   _sampler = std::thread([this] { sampler(); });
+  _pusher = std::thread([this] { pusher(); });
 }
 
 void control_node::stop() {
   _stop.store(true);
+  _membership->leave();  // serving() is all false from here on
+  wake_pusher();
   if (_sampler.joinable()) _sampler.join();
+  if (_pusher.joinable()) {
+    _pusher.join();
+    // Leaving the cluster: the broker stops serving before the lease is
+    // revoked (after which the others take over at once). Static mode has
+    // nothing to hand over and keeps serving.
+    if (_link.connected() && !push_serving()) spdlog::warn("stopping: the broker did not take the serving shards");
+  }
+  _membership->stop();
   _link.stop();
 }
 
-json control_node::serving_vector() const {
-  // Static membership: this node is primary for every partition (one per
-  // shard). etcd membership replaces this with the map's answer.
-  json v = json::array();
-  for (std::uint32_t i = 0; i < _cfg.shard_cnt; ++i) v.push_back(true);
-  return v;
+void control_node::wake_pusher() {
+  {
+    std::lock_guard lk(_push_mu);
+    _push_wake = true;
+  }
+  _push_cv.notify_all();
+}
+
+bool control_node::push_serving() {
+  std::lock_guard call_lk(_push_call_mu);  // resync and the pusher: the later push carries the later vector
+  const std::vector<bool> want = _membership->serving();
+  {
+    std::lock_guard lk(_push_mu);
+    if (want == _pushed) return true;
+  }
+  const json r = _link.call(json{{"cmd", "partitions"}, {"serving", want}});
+  std::lock_guard lk(_push_mu);
+  if (!r.value("ok", false)) {
+    _pushed.clear();
+    if (_link.connected()) spdlog::warn("pushing the serving shards: {}", r.value("error", std::string("?")));
+    return false;
+  }
+  std::string on;
+  for (std::size_t i = 0; i < want.size(); ++i) on += want[i] ? std::to_string(i) + " " : "";
+  spdlog::info("broker now serves shards [{}]", on.empty() ? "none" : on.substr(0, on.size() - 1));
+  _pushed = want;
+  return true;
+}
+
+void control_node::pusher() {
+  while (!_stop.load()) {
+    const bool ok = !_link.connected() || push_serving();
+    // Wake on a membership change, at the lease deadline (fencing), or to retry.
+    auto until = std::min(_membership->next_deadline(),
+                          std::chrono::steady_clock::now() + std::chrono::milliseconds(ok ? 1000 : 300));
+    std::unique_lock lk(_push_mu);
+    _push_cv.wait_until(lk, until, [this] { return _push_wake || _stop.load(); });
+    _push_wake = false;
+  }
 }
 
 bool control_node::resync(const json& hello) {
@@ -61,9 +107,12 @@ bool control_node::resync(const json& hello) {
     spdlog::warn("resync: broker refused the domains: {}", r.value("error", std::string("?")));
     return false;
   }
-  const json p = _link.call(json{{"cmd", "partitions"}, {"serving", serving_vector()}});
-  if (!p.value("ok", false)) {
-    spdlog::warn("resync: broker refused the partition map: {}", p.value("error", std::string("?")));
+  {
+    std::lock_guard lk(_push_mu);
+    _pushed.clear();  // a new broker (or connection): it must hear the vector again
+  }
+  if (!push_serving()) {
+    spdlog::warn("resync: broker refused the serving shards");
     return false;
   }
   return true;
@@ -137,7 +186,14 @@ json control_node::status() {
   r["version"] = "0.1.0";
   r["control_pid"] = ::getpid();
   r["control_uptime_s"] = static_cast<std::int64_t>(seconds_between(_started, std::chrono::steady_clock::now()));
-  r["membership"] = _cfg.cluster.membership == broker::membership_kind::etcd ? "etcd" : "static";
+  const membership_view mv = _membership->view();
+  r["membership"] = mv.mode;
+  r["membership_state"] = mv.state;
+  r["membership_detail"] = mv.detail;
+  r["epoch"] = mv.map.epoch;
+  r["members"] = mv.members.size();
+  r["lease_left_ms"] = mv.lease_left_ms;
+  r["serving"] = mv.serving;
   const json hello = _link.call(json{{"cmd", "hello"}});
   r["broker_connected"] = hello.value("ok", false);
   if (!hello.value("ok", false)) {
@@ -168,22 +224,33 @@ json control_node::status() {
 }
 
 json control_node::members() const {
+  const membership_view mv = _membership->view();
+  json list = json::array();
+  for (const auto& m : mv.members) {
+    list.push_back({{"node_id", m.id}, {"self", m.id == _cfg.node_id}, {"listen", m.advertise},
+                    {"base_port", m.base_port}, {"shards", m.shard_cnt}, {"control_pid", m.control_pid}});
+  }
   json r = ok_reply();
-  r["membership"] = "static";
-  r["members"] = json::array({json{{"node_id", _cfg.node_id}, {"self", true}, {"listen", _cfg.listen},
-                                   {"base_port", _cfg.base_port}, {"shards", _cfg.shard_cnt}}});
+  r["membership"] = mv.mode;
+  r["state"] = mv.state;
+  r["detail"] = mv.detail;
+  r["epoch"] = mv.map.epoch;
+  r["members"] = list;
   return r;
 }
 
 json control_node::partitions() const {
-  json parts = json::array();
-  for (std::uint32_t i = 0; i < _cfg.shard_cnt; ++i) {
-    parts.push_back({{"partition", i}, {"primary", _cfg.node_id}, {"replicas", json::array()}, {"shard", i},
-                     {"serving", true}});
-  }
+  const membership_view mv = _membership->view();
   json r = ok_reply();
-  r["epoch"] = 1;
-  r["partitions"] = parts;
+  r["membership"] = mv.mode;
+  r["state"] = mv.state;
+  r["epoch"] = mv.map.epoch;
+  r["revision"] = mv.map_revision;
+  r["written_by"] = mv.map.written_by;
+  r["reason"] = mv.map.reason;
+  r["lease_valid"] = mv.lease_valid;
+  r["serving_shards"] = mv.serving;
+  r["partitions"] = to_json(mv.map, _cfg.node_id, mv.serving);
   return r;
 }
 

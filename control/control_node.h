@@ -1,24 +1,31 @@
 // control/control_node.h — what sluice-control knows and does.
 //
 // Owns the link to the local broker, the node's config (re-read from its
-// file on reload), membership and the partition map, and a sampler that
+// file on reload), membership (membership.h: static or etcd) and a sampler that
 // asks the broker for stats and queues every second (rates are differences
 // between the last two samples). handle() answers operator requests
 // (operator_server's thread); render_metrics() answers /metrics (the HTTP
 // server's thread); both read the sampler's snapshots under one mutex, so
 // neither ever waits on the data plane longer than one broker call.
+// A pusher thread sends membership's per-shard serving vector to the broker
+// whenever it changes (membership's callback, or its lease deadline passing:
+// fencing) and retries until the broker takes it; membership never waits on
+// the broker or the shards.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "control/broker_link.h"
+#include "control/membership.h"
 #include "datapath/broker/config.h"
 
 namespace sluice::control {
@@ -59,7 +66,12 @@ class control_node {
   json log_level(const json& req);
   // Queue rows of the latest sample with rates from the previous one.
   json queue_rows();
-  json serving_vector() const;
+  // The pusher thread: keeps the broker's serving flags equal to membership's.
+  void pusher();
+  void wake_pusher();
+  // Sends membership's current vector unless the broker has it; false when
+  // the broker did not take it. Any thread (serialised).
+  bool push_serving();
 
   std::string _config_path;
   std::string _config_text;  // the config the broker was last given
@@ -73,6 +85,13 @@ class control_node {
   std::uint64_t _reloads_refused = 0;
   std::atomic<bool> _stop{false};
   std::thread _sampler;
+  std::unique_ptr<membership> _membership;
+  std::mutex _push_call_mu;  // one push at a time
+  std::mutex _push_mu;       // guards _push_wake, _pushed
+  std::condition_variable _push_cv;
+  bool _push_wake = false;
+  std::vector<bool> _pushed;  // what the broker last accepted; empty = unknown
+  std::thread _pusher;
 };
 
 }  // namespace sluice::control

@@ -64,6 +64,20 @@ std::string control_node::render_metrics() {
   writer w;
   w.family("sluice_up", "gauge", "1 when sluice-control has current figures from the broker.");
   w.value("sluice_up", "", _last.valid ? 1 : 0);
+  {
+    const membership_view mv = _membership->view();
+    w.family("sluice_membership_epoch", "gauge", "Epoch of the partition map this node follows (0: none yet).");
+    w.value("sluice_membership_epoch", "", static_cast<double>(mv.map.epoch));
+    w.family("sluice_membership_lease_valid", "gauge",
+             "1 while this node's membership lease is valid by its own clock (0: fenced or not registered).");
+    w.value("sluice_membership_lease_valid", "", mv.lease_valid ? 1 : 0);
+    w.family("sluice_membership_members", "gauge", "Live cluster members as this node last saw them.");
+    w.value("sluice_membership_members", "", static_cast<double>(mv.members.size()));
+    w.family("sluice_shard_serving", "gauge", "1 when membership wants the shard to serve its partitions.");
+    for (std::size_t i = 0; i < mv.serving.size(); ++i) {
+      w.value("sluice_shard_serving", "shard=\"" + std::to_string(i) + "\"", mv.serving[i] ? 1 : 0);
+    }
+  }
   w.family("sluice_control_reloads_total", "counter", "Config reloads by result.");
   w.value("sluice_control_reloads_total", "result=\"ok\"", static_cast<double>(_reloads_ok));
   w.value("sluice_control_reloads_total", "result=\"refused\"", static_cast<double>(_reloads_refused));

@@ -151,6 +151,31 @@ class section {
   std::set<std::string> _used;
 };
 
+bool name_ok(const std::string& name) {
+  return !name.empty() && name.size() <= 64 &&
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
+             std::string::npos;
+}
+
+// "" when every endpoint is http://HOST:PORT, else what is wrong with the first bad one.
+std::string endpoint_problem(const std::vector<std::string>& endpoints) {
+  for (const auto& e : endpoints) {
+    const std::string_view v = e;
+    const bool http = v.substr(0, 7) == "http://";
+    const std::string_view hp = http ? v.substr(7) : v;
+    const std::size_t colon = hp.rfind(':');
+    const std::string_view port = colon == std::string_view::npos ? std::string_view() : hp.substr(colon + 1);
+    const bool digits = !port.empty() && port.size() <= 5 &&
+                        port.find_first_not_of("0123456789") == std::string_view::npos;
+    const bool port_ok = digits && std::stoi(std::string(port)) >= 1 && std::stoi(std::string(port)) <= 65535;
+    if (v.substr(0, 8) == "https://") return "\"" + e + "\": https is not supported; use http://HOST:PORT";
+    if (!http || colon == 0 || !port_ok || hp.find('/') != std::string_view::npos) {
+      return "\"" + e + "\" is not http://HOST:PORT (etcd's client URL, e.g. http://127.0.0.1:2379)";
+    }
+  }
+  return {};
+}
+
 void read_domain(std::string_view source, const toml::table& t, std::size_t idx, broker_config& cfg,
                  std::string& err) {
   domain_config d;
@@ -170,10 +195,7 @@ void read_domain(std::string_view source, const toml::table& t, std::size_t idx,
   if (!err.empty()) return;
   const auto line = t.source().begin.line;
   const auto here = std::string(source) + ":" + std::to_string(line) + ": domain[" + std::to_string(idx) + "]";
-  const bool name_ok = !d.name.empty() && d.name.size() <= 64 &&
-                       d.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
-                           std::string::npos;
-  if (!name_ok) {
+  if (!name_ok(d.name)) {
     err = here + ".name: required; 1-64 characters of [A-Za-z0-9_.-]";
   } else if (cfg.find_domain(d.name) != nullptr) {
     err = here + ".name: domain \"" + d.name + "\" is defined twice";
@@ -290,6 +312,7 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
   cl.strings("etcd_endpoints", cfg.cluster.etcd_endpoints);
   cl.integer("lease_ttl_ms", cfg.cluster.lease_ttl_ms, 500, 600'000);
   cl.integer("partitions", cfg.cluster.partitions, 0, 4096);
+  cl.string("advertise", cfg.cluster.advertise);
   cl.finish();
 
   section debug(source, table_of("debug"), "debug.", err);
@@ -340,6 +363,16 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
     err = at + "control.metrics_listen: \"" + cfg.control.metrics_listen + "\" is not IP:PORT (or \"\" for off)";
   } else if (cfg.cluster.membership == membership_kind::etcd && cfg.cluster.etcd_endpoints.empty()) {
     err = at + "cluster.etcd_endpoints: etcd membership needs at least one endpoint";
+  } else if (!name_ok(cfg.cluster.name)) {
+    err = at + "cluster.name: \"" + cfg.cluster.name +
+          "\": 1-64 characters of [A-Za-z0-9_.-] (it is part of etcd keys)";
+  } else if (auto ep = endpoint_problem(cfg.cluster.etcd_endpoints); !ep.empty()) {
+    err = at + "cluster.etcd_endpoints: " + ep;
+  } else if (!cfg.cluster.advertise.empty() && !net_addr::from_ip_port(cfg.cluster.advertise, 1)) {
+    err = at + "cluster.advertise: \"" + cfg.cluster.advertise +
+          "\" is not an IPv4 or IPv6 address (or \"\" for node.listen)";
+  } else if (!cfg.cluster.advertise.empty() && net_addr::from_ip_port(cfg.cluster.advertise, 1)->ip == net_addr{}.ip) {
+    err = at + "cluster.advertise: a wildcard address cannot be reached; give this node's own address";
   } else if (cfg.datapath.mode == datapath_mode::af_xdp) {
     const auto& d = cfg.datapath;
     const auto a = net_addr::from_ip_port(cfg.listen, 1);
@@ -418,9 +451,13 @@ std::string config_help() {
   [cluster]
     membership = "static"       "static" (single node, no external service) or "etcd"
     name = "sluice"             cluster name: the etcd key prefix /sluice/NAME/
-    etcd_endpoints = ["http://127.0.0.1:2379"]
-    lease_ttl_ms = 3000         member lease; a node that cannot renew it stops serving (fencing)
-    partitions = 0              partitions in the map; 0 = one per shard
+    etcd_endpoints = ["http://127.0.0.1:2379"]  etcd client URLs (http://HOST:PORT), tried in order
+    lease_ttl_ms = 3000         member lease (500-600000; etcd rounds up to whole seconds, at least its
+                                minimum); a node that cannot renew it within this time stops serving (fencing)
+    partitions = 0              partitions in the map; 0 = one per shard (partition p is served by shard
+                                p % shards.count on its primary; the first map written fixes the count)
+    advertise = ""              this node's address as other nodes and clients see it; "" = node.listen
+                                (node.id is the member id: unique in the cluster)
   [debug]
     alloc_guard = "off"         "off", "count" or "abort" on heap allocation in the shard loop
   [[domain]]                    one table per domain; queues "NAME/queue" are created on first open

@@ -73,6 +73,7 @@ struct cluster_config {
   std::vector<std::string> etcd_endpoints = {"http://127.0.0.1:2379"};
   std::uint32_t lease_ttl_ms = 3000;
   std::uint32_t partitions = 0;  // 0 = one per shard
+  std::string advertise;         // address other nodes and clients use for this node; "" = node.listen
 };
 
 struct broker_config {
