@@ -30,7 +30,8 @@ json error_reply(const std::string& why) { return json{{"ok", false}, {"error", 
 
 broker_service::broker_service(const broker_config& cfg, std::vector<std::unique_ptr<shard>>& shards,
                                const xdp::xdp_steering* steering)
-    : _cfg(cfg), _shards(shards), _steering(steering), _current(&cfg), _serving(shards.size(), true) {
+    : _cfg(cfg), _shards(shards), _steering(steering), _current(&cfg),
+      _serving(shards.size(), cfg.cluster.membership != membership_kind::etcd) {
   _started_unix = static_cast<std::int64_t>(std::time(nullptr));
 }
 

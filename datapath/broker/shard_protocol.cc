@@ -24,6 +24,10 @@ shard_protocol::shard_protocol(const broker_config& cfg, std::uint32_t shard_idx
                                const queue::engine_limits& limits)
     : _cfg(cfg),
       _shard_idx(shard_idx),
+      // In etcd mode nothing is served until sluice-control says which
+      // partitions this node is primary for (a restarted broker must not
+      // serve what the map gave elsewhere meanwhile).
+      _serving(cfg.cluster.membership != membership_kind::etcd),
       _engine(cfg, limits, *this),
       _ctxs(cfg.max_sessions),
       _scratch(cfg.session.max_message_sz),

@@ -110,6 +110,7 @@ class shard_protocol final : public transport::session_handler, public queue::pu
 
   const broker_config& _cfg;
   std::uint32_t _shard_idx;
+  bool _serving;  // false while fenced (membership gives the partition elsewhere)
   queue::engine _engine;
   std::vector<client_ctx> _ctxs;
   std::uint32_t _free_ctx = UINT32_MAX;
@@ -117,7 +118,6 @@ class shard_protocol final : public transport::session_handler, public queue::pu
   std::vector<std::byte> _scratch;        // one encoded frame body
   std::size_t _ack_ring_sz;
   shard_counters _ctr;
-  bool _serving = true;
 };
 
 }  // namespace sluice::broker

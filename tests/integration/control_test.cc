@@ -787,3 +787,26 @@ TEST(prometheus_checker, rejects_what_is_not_the_text_format) {
 
 }  // namespace
 }  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+TEST(broker_fencing, a_broker_in_etcd_mode_serves_nothing_until_given_its_partitions) {
+  broker_process broker(with_extra("[cluster]\nmembership = \"etcd\"\netcd_endpoints = [\"http://127.0.0.1:9\"]\n"));
+  ASSERT_TRUE(broker.start()) << broker.error();
+  auto c = connect_client(broker.address());
+  ASSERT_TRUE(c);
+  const auto refused = c->open_queue("prio/fenced", writer());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(client::describe(refused.error()).find("not_primary"), std::string::npos)
+      << client::describe(refused.error());
+  // What sluice-control pushes once membership says this node is primary.
+  const json r = operator_call(broker.broker_socket(), {{"cmd", "partitions"}, {"serving", {true, true}}});
+  ASSERT_TRUE(r.value("ok", false)) << r.dump();
+  const auto ok = c->open_queue("prio/fenced", writer());
+  EXPECT_TRUE(ok.ok()) << client::describe(ok.error());
+  EXPECT_EQ(broker.stop(), 0) << broker.output();
+}
+
+}  // namespace
+}  // namespace sluice::testing
