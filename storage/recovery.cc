@@ -100,7 +100,10 @@ status<errc> scanner::scan_segment(std::size_t idx) {
   _st.add_segment(s);
   ++_rep.segment_cnt;
   _rep.resume_off = 0;
-  segment_reader r(_p, _buf, s, *size);
+  // A file cut short (truncated by hand, or a copy that stopped early) may
+  // end inside a block; reads past the end return zeros, so round up to
+  // keep every read whole blocks, as O_DIRECT needs.
+  segment_reader r(_p, _buf, s, align_up(*size, k_block_sz));
   const auto block0 = r.at(0, k_block_sz);
   if (!block0) return unexpected{block0.error()};
   const auto hdr = decode_segment_header(*block0, s);

@@ -103,6 +103,7 @@ std::string broker_process::output() const {
 }
 
 bool broker_process::start() {
+  _start_exit_code = -1;
   const auto& net = network(_opts.datapath.empty() ? nullptr : _opts.datapath.c_str());
   const bool xdp = net.kind != datapath_kind::udp;
   // In its own namespace the broker has every port to itself.
@@ -127,6 +128,9 @@ bool broker_process::start() {
   }
   const std::string ns_path = xdp ? "/run/netns/" + net.broker_ns : "";
   const std::string bin = binary_path("sluice-broker");
+  // A restart must not find the previous run's "ready" before the child
+  // has truncated the log.
+  std::remove(_log.c_str());
   const std::string interval = std::to_string(_opts.stats_interval_s);
   _pid = ::fork();
   if (_pid == 0) {
@@ -150,6 +154,7 @@ bool broker_process::start() {
     int st = 0;
     if (::waitpid(_pid, &st, WNOHANG) == _pid) {
       _pid = -1;
+      _start_exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
       _error = "broker exited during start-up: " + output();
       return false;
     }

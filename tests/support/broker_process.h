@@ -64,6 +64,8 @@ class broker_process {
   std::string broker_socket() const { return _dir + "/broker.sock"; }
   std::string operator_socket() const { return _dir + "/control.sock"; }
   const std::string& error() const noexcept { return _error; }
+  // The exit code when start() failed because the broker exited (-1 otherwise).
+  int start_exit_code() const noexcept { return _start_exit_code; }
   // Everything the broker printed so far (stdout and stderr).
   std::string output() const;
 
@@ -76,6 +78,7 @@ class broker_process {
   pid_t _pid = -1;
   std::uint16_t _base_port = 0;
   std::string _error;
+  int _start_exit_code = -1;
 };
 
 // Path of a binary built in this tree (set by CMake at build time).
