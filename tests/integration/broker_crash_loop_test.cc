@@ -58,10 +58,14 @@ TEST(broker_crash_loop, acked_messages_survive_sigkill_at_random_moments) {
               static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed), iterations);
   std::fflush(stdout);
   RecordProperty("seed", std::to_string(seed));
-  std::mt19937_64 rng(seed);
+  std::mt19937_64 rng(seed);                // the schedule: when to kill, how much to confirm
+  std::mt19937_64 confirm_rng(seed ^ 0x9e3779b97f4a7c15ULL);  // per-message choices, which depend on timing
 
   journal_dir dir;
-  broker_process broker(disk_broker(dir.path()));
+  auto opts = disk_broker(dir.path());
+  const bool verbose = std::getenv("SLUICE_CRASH_VERBOSE") != nullptr;
+  if (verbose) opts.stats_interval_s = 0.05;
+  broker_process broker(opts);
   std::map<std::uint32_t, std::uint32_t> sent;  // producer → PUTs posted (seq 0..n-1)
   std::set<msg_key> acked;
   std::set<msg_key> delivered;
@@ -81,9 +85,10 @@ TEST(broker_crash_loop, acked_messages_survive_sigkill_at_random_moments) {
   };
 
   for (int it = 0; it < iterations; ++it) {
+    const time_ns t_start = monotonic_now_ns();
     ASSERT_TRUE(broker.start()) << "iteration " << it << " seed " << seed << ": " << broker.error();
     const std::string addr = broker.address();
-    const auto run_ns = static_cast<time_ns>(std::uniform_int_distribution<int>(20, 350)(rng)) * k_ns_per_ms;
+    const auto run_ns = static_cast<time_ns>(std::uniform_int_distribution<int>(50, 400)(rng)) * k_ns_per_ms;
     const int producer_cnt = 2;
     std::vector<std::unique_ptr<client::client>> producers;
     std::vector<client::queue_handle> handles;
@@ -107,7 +112,7 @@ TEST(broker_crash_loop, acked_messages_survive_sigkill_at_random_moments) {
     const double confirm_share = std::uniform_real_distribution<double>(0.3, 1.0)(rng);
     consumer->on_message([&](const client::message& m) {
       on_delivery(text(m.payload));
-      if (std::uniform_real_distribution<double>(0, 1)(rng) < confirm_share) {
+      if (std::uniform_real_distribution<double>(0, 1)(confirm_rng) < confirm_share) {
         (void)consumer->confirm(m.queue, m.guid);
       }
     });
@@ -135,6 +140,7 @@ TEST(broker_crash_loop, acked_messages_survive_sigkill_at_random_moments) {
       }
       consumer->poll(0);
     }
+    const time_ns t_kill = monotonic_now_ns();
     broker.kill9();
     // Let the clients see the end (ACK callbacks of lost PUTs fire with an
     // error status), then drop them.
@@ -145,6 +151,12 @@ TEST(broker_crash_loop, acked_messages_survive_sigkill_at_random_moments) {
     }
     producers.clear();
     consumer.reset();
+    if (verbose) {
+      std::printf("%s", broker.output().c_str());
+      std::printf("iteration %d: %.0f ms up, killed after %.0f ms of traffic, %.0f ms to reap clients; %zu ACKed so far\n",
+                  it, static_cast<double>(kill_at - run_ns - t_start) / 1e6, static_cast<double>(run_ns) / 1e6,
+                  static_cast<double>(monotonic_now_ns() - t_kill) / 1e6, acked.size());
+    }
   }
 
   // Final run: drain the queue.
