@@ -179,6 +179,19 @@ bool shard_journal::recover(queue::engine& e, std::string& err) noexcept {
       err = who + ": cannot start the journal (" + storage::to_string(s.error()) + ")";
       return false;
     }
+    // The segment writes go to (and the one after it) are created and
+    // zero-filled now, at start-up: the first PUTs must not wait behind
+    // preallocating tens of MiB.
+    while (_persistence->in_flight() > 0 && !_journal->failed()) {
+      if (_journal->poll() == 0) {
+        timespec ts{0, 200'000};
+        ::nanosleep(&ts, nullptr);
+      }
+    }
+    if (_journal->failed()) {
+      err = who + ": cannot create the next journal segment (see the line above)";
+      return false;
+    }
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::printf("sluice-broker: %s: recovered %llu records in %u segment(s) (%llu bytes), %llu queue(s), "
                 "%llu live message(s) (%llu bytes)%s%s in %.1f ms\n",
