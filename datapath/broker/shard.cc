@@ -266,8 +266,13 @@ void shard::run() noexcept {
   publish_stats();
   if (guard) alloc_guard::arm_this_thread(false);
   _stats.running.store(false, std::memory_order_relaxed);
+  if (jr) {
+    // The last records, then no more ACKs: the sessions go next.
+    jr->drain(1 * k_ns_per_s);
+    jr->detach();
+  }
   ep.reset();
-  jr.reset();  // drains, before the engine it journals for goes
+  jr.reset();
   proto.reset();
 }
 

@@ -280,7 +280,9 @@ void shard_journal::queue_deleted(std::uint32_t durable_id) noexcept {
   if (!_journal->append_queue_deleted(storage::queue_id{durable_id})) ++_ctr.done_dropped;
 }
 
-void shard_journal::on_durable(storage::seq_no durable) noexcept { _acks.acks_durable(durable.value()); }
+void shard_journal::on_durable(storage::seq_no durable) noexcept {
+  if (!_detached) _acks.acks_durable(durable.value());
+}
 
 void shard_journal::on_failed(storage::seq_no first, storage::seq_no last, storage::errc why) noexcept {
   if (!_failure_logged) {
@@ -291,7 +293,7 @@ void shard_journal::on_failed(storage::seq_no first, storage::seq_no last, stora
                  _shard_idx, _dir.c_str(), storage::to_string(why), static_cast<unsigned long long>(first.value()),
                  static_cast<unsigned long long>(last.value()));
   }
-  _acks.acks_failed(last.value());
+  if (!_detached) _acks.acks_failed(last.value());
 }
 
 }  // namespace sluice::broker

@@ -70,6 +70,8 @@ class shard_journal final : public queue::durability_hook, public storage::journ
   // Waits (blocking, bounded) until everything appended is durable or failed:
   // at shutdown, so the last PUTs get their ACKs.
   void drain(time_ns timeout_ns) noexcept;
+  // From now on durability reaches nobody (the sessions are going away).
+  void detach() noexcept { _detached = true; }
 
   // The seq of the last record appended (a PUT's record right after put()).
   std::uint64_t last_seq() const noexcept { return _journal->last_seq().value(); }
@@ -101,6 +103,7 @@ class shard_journal final : public queue::durability_hook, public storage::journ
   std::uint32_t _next_queue_id = 1;
   time_ns _last_commit_ns = 0;
   bool _failure_logged = false;
+  bool _detached = false;
   journal_counters _ctr;
 };
 
