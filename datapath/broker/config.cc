@@ -314,6 +314,9 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
   std::int64_t commit_kb = sg.group_commit_sz >> 10;
   stor.integer("group_commit_kb", commit_kb, 4, 1024);
   sg.group_commit_sz = static_cast<std::uint32_t>(commit_kb << 10);
+  std::int64_t buffer_mb = static_cast<std::int64_t>(sg.buffer_sz >> 20);
+  stor.integer("buffer_mb", buffer_mb, 4, 4096);
+  sg.buffer_sz = static_cast<std::uint64_t>(buffer_mb) << 20;
   std::int64_t commit_us = sg.group_commit_ns / k_ns_per_us;
   stor.integer("group_commit_us", commit_us, 0, 100'000);
   sg.group_commit_ns = commit_us * k_ns_per_us;
@@ -458,7 +461,9 @@ std::string config_help() {
     segment_mb = 64             journal segment file size (4-16384)
     group_commit_kb = 256       a batch this big is written at once (4-1024)
     group_commit_us = 0         hold a batch up to this long to write more at once; 0 = every loop iteration
-    sync = "dsync"              "dsync" (write with RWF_DSYNC) or "fdatasync" (write, linked fdatasync)
+    buffer_mb = 16              per shard: records waiting for the disk (absorbs slow syncs; when
+                                full, disk PUTs get queue_full until a write completes)
+    sync = "fdatasync"          "fdatasync" (write, linked fdatasync) or "dsync" (write with RWF_DSYNC)
     salvage = false             start even if recovery finds corrupt records in the middle of the journal
                                 (they are reported and lost); false: refuse to start (exit code 3)
     unacked_puts_max = 65536    per shard: disk PUTs waiting for durability; more get queue_full

@@ -172,6 +172,7 @@ bool shard_journal::recover(queue::engine& e, std::string& err) noexcept {
     jc.segment_sz = _cfg.storage.segment_sz;
     jc.batch_sz = std::max<std::size_t>(1u << 20, storage::align_up(_cfg.session.max_message_sz + 2 * storage::k_block_sz,
                                                                      storage::k_block_sz));
+    jc.batch_cnt = std::max<std::size_t>(4, _cfg.storage.buffer_sz / jc.batch_sz);
     jc.commit_sz_budget = _cfg.storage.group_commit_sz;
     jc.live_messages_max = _cfg.max_message_slots;
     _journal = std::make_unique<storage::journal>(*_persistence, jc, *this, std::move(st));

@@ -441,7 +441,7 @@ wire::status engine::restore_message(idx qi, const wire::guid& id, wire::bytes p
   queue_rec& q = _queues[qi];
   const std::size_t sub_cnt = q.subs.size();
   std::size_t wanted = 0;
-  for (std::size_t s = 0; s < sub_cnt; ++s) wanted += (done_mask >> s & 1) == 0 ? 1 : 0;
+  for (std::size_t s = 0; s < sub_cnt; ++s) wanted += (done_mask >> s & 1) == 0 ? 1u : 0u;
   if (wanted == 0) return status::ok;
   const std::size_t body_sz = props.size() + payload.size();
   if (body_sz > max_body_sz()) return status::too_large;
