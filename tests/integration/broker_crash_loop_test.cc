@@ -43,8 +43,8 @@ bool parse(const std::string& s, msg_key& k) {
 client::client_config fast_client(const std::string& addr) {
   client::client_config cfg;
   cfg.broker = addr;
-  cfg.session.idle_timeout_ns = 300 * k_ns_per_ms;
-  cfg.session.keepalive_ns = 50 * k_ns_per_ms;
+  cfg.session.idle_timeout_ns = 200 * k_ns_per_ms;
+  cfg.session.keepalive_ns = 40 * k_ns_per_ms;
   cfg.request_timeout_ns = 2 * k_ns_per_s;
   return cfg;
 }
@@ -63,6 +63,8 @@ TEST(broker_crash_loop, acked_messages_survive_sigkill_at_random_moments) {
 
   journal_dir dir;
   auto opts = disk_broker(dir.path());
+  // Small segments: every restart preallocates the next ones before "ready".
+  opts.extra.replace(opts.extra.find("segment_mb = 8"), 14, "segment_mb = 4");
   const bool verbose = std::getenv("SLUICE_CRASH_VERBOSE") != nullptr;
   if (verbose) opts.stats_interval_s = 0.05;
   broker_process broker(opts);
@@ -144,7 +146,7 @@ TEST(broker_crash_loop, acked_messages_survive_sigkill_at_random_moments) {
     broker.kill9();
     // Let the clients see the end (ACK callbacks of lost PUTs fire with an
     // error status), then drop them.
-    const time_ns settle = monotonic_now_ns() + 450 * k_ns_per_ms;
+    const time_ns settle = monotonic_now_ns() + 300 * k_ns_per_ms;
     while (monotonic_now_ns() < settle) {
       for (auto& p : producers) p->poll(0);
       consumer->poll(1 * k_ns_per_ms);
