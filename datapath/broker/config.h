@@ -75,8 +75,7 @@ struct storage_config {
   std::uint64_t buffer_sz = 16ull << 20;  // per shard: records waiting for the disk, in 1 MiB batches
   time_ns group_commit_ns = 0;            // hold a batch up to this long; 0 = once per loop iteration
   // fdatasync by default: on the project's VMs under CPU load, RWF_DSYNC
-  // commits took milliseconds (its sync completes on a kernel workqueue)
-  // where write + linked fdatasync took ~0.1 ms (storage/README.md,
+  // commits took 4-8 ms at p50 where write + linked fdatasync took ~0.1 ms (storage/README.md,
   // "Durable path").
   journal_sync sync = journal_sync::fdatasync;
   bool salvage = false;                   // start past corrupt middle records (they are lost)
