@@ -290,6 +290,80 @@ TEST(broker_disk, corrupt_middle_record_refuses_to_start_unless_salvaging) {
   EXPECT_EQ(salvaging.stop(), 0);
 }
 
+// A small ext4 file system on a loop device: the journal runs out of space.
+class small_fs {
+ public:
+  explicit small_fs(int mb) {
+    char tmpl[] = "/tmp/sluice-smallfs-XXXXXX";
+    const char* d = ::mkdtemp(tmpl);
+    if (d == nullptr) return;
+    _mnt = d;
+    _img = _mnt + ".img";
+    const std::string cmd = "truncate -s " + std::to_string(mb) + "M " + _img + " && mkfs.ext4 -q -F " + _img +
+                            " >/dev/null 2>&1 && mount -o loop " + _img + " " + _mnt + " 2>/dev/null";
+    _mounted = std::system(cmd.c_str()) == 0;
+  }
+  ~small_fs() {
+    if (_mounted) (void)std::system(("umount " + _mnt).c_str());
+    if (!_img.empty()) std::remove(_img.c_str());
+    if (!_mnt.empty()) ::rmdir(_mnt.c_str());
+  }
+  bool mounted() const noexcept { return _mounted; }
+  const std::string& path() const noexcept { return _mnt; }
+
+ private:
+  std::string _mnt;
+  std::string _img;
+  bool _mounted = false;
+};
+
+TEST(broker_disk, failed_journal_nacks_its_puts_and_refuses_disk_puts_memory_domains_go_on) {
+  small_fs fs(24);
+  if (!fs.mounted()) GTEST_SKIP() << "cannot mount a loop-device ext4 here (needs root and loop devices)";
+  // 4 MiB segments on ~20 MiB: the journal fails creating a later segment.
+  broker_options o = disk_broker(fs.path(), {}, 1);
+  o.extra.replace(o.extra.find("segment_mb = 8"), 14, "segment_mb = 4");
+  broker_process small(o);
+  ASSERT_TRUE(small.start()) << small.error();
+  auto p = connect_client(small.address());
+  auto w = *p->open_queue("dq/full", writer());
+  const std::string body(1000, 'f');
+  std::map<wire::status, int> statuses;
+  bool ok_after_failure = false;
+  int answered = 0;
+  int posted = 0;
+  for (; posted < 60000 && statuses[wire::status::internal] == 0; ++posted) {
+    for (;;) {
+      const auto r = p->post(w, wire::as_bytes(body), {}, [&](const client::ack& a) {
+        ++answered;
+        if (a.status == wire::status::ok && statuses[wire::status::internal] > 0) ok_after_failure = true;
+        ++statuses[a.status];
+      });
+      if (r.ok()) break;
+      p->poll(1 * k_ns_per_ms);
+    }
+    if (posted % 64 == 63) poll_until({p.get()}, [&] { return answered > posted - 64; });
+  }
+  ASSERT_TRUE(poll_until({p.get()}, [&] { return answered == posted; }));
+  EXPECT_GT(statuses[wire::status::ok], 1000) << "the journal took data before the disk filled";
+  EXPECT_GT(statuses[wire::status::internal], 0) << "PUTs whose records could not be written are NACKed";
+  EXPECT_FALSE(ok_after_failure) << "nothing is ACKed once the journal failed";
+  // Later disk PUTs are refused at once; a memory domain is unaffected.
+  int late = -1;
+  ASSERT_TRUE(p->post(w, wire::as_bytes("late"), {}, [&](const client::ack& a) { late = static_cast<int>(a.status); }).ok());
+  ASSERT_TRUE(poll_until({p.get()}, [&] { return late >= 0; }));
+  EXPECT_EQ(late, static_cast<int>(wire::status::internal));
+  auto m = *p->open_queue("mem/ok", writer());
+  int mem = -1;
+  ASSERT_TRUE(p->post(m, wire::as_bytes("m"), {}, [&](const client::ack& a) { mem = static_cast<int>(a.status); }).ok());
+  ASSERT_TRUE(poll_until({p.get()}, [&] { return mem >= 0; }));
+  EXPECT_EQ(mem, static_cast<int>(wire::status::ok));
+  const std::string out = small.output();
+  EXPECT_NE(out.find("refused until the broker restarts"), std::string::npos) << out;
+  p.reset();
+  small.kill9();
+}
+
 TEST(broker_disk, journal_dir_that_cannot_be_created_is_a_config_error) {
   char tmpl[] = "/tmp/sluice-notadir-XXXXXX";
   const int fd = ::mkstemp(tmpl);
