@@ -1,8 +1,9 @@
 // Disk domains through the real broker: ACKed messages survive SIGTERM and
 // SIGKILL, confirmed ones are not redelivered, fan-out app state survives a
 // restart, a torn final record is truncated and logged, a corrupt middle
-// record stops the broker (unless salvaging), and a journal directory that
-// cannot be created is a clear config error.
+// record stops the broker (unless salvaging), a journal that runs out of
+// space NACKs and refuses disk PUTs, and a journal directory that cannot be
+// created is a clear config error.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
