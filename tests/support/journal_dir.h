@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -22,7 +23,12 @@ class journal_dir {
     const char* d = ::mkdtemp(tmpl);
     _path = d ? d : "";
   }
+  // SLUICE_KEEP_JOURNAL=1 keeps the directory (printed) for a post-mortem.
   ~journal_dir() {
+    if (std::getenv("SLUICE_KEEP_JOURNAL") != nullptr) {
+      std::fprintf(stderr, "journal kept in %s\n", _path.c_str());
+      return;
+    }
     std::error_code ec;
     if (!_path.empty()) std::filesystem::remove_all(_path, ec);
   }
