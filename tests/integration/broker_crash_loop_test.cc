@@ -66,6 +66,9 @@ TEST(broker_crash_loop, acked_messages_survive_sigkill_at_random_moments) {
   // Small segments: every restart preallocates the next ones before "ready".
   opts.extra.replace(opts.extra.find("segment_mb = 8"), 14, "segment_mb = 4");
   const bool verbose = std::getenv("SLUICE_CRASH_VERBOSE") != nullptr;
+  // Recovery grows with the live set; under ASan on a loaded 2-core box it
+  // can pass 10 s.
+  opts.start_timeout_s = 60;
   if (verbose) opts.stats_interval_s = 0.05;
   broker_process broker(opts);
   std::map<std::uint32_t, std::uint32_t> sent;  // producer → PUTs posted (seq 0..n-1)

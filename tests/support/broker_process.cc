@@ -149,7 +149,8 @@ bool broker_process::start() {
     _error = "fork failed";
     return false;
   }
-  for (int i = 0; i < 1000; ++i) {
+  const int polls = static_cast<int>(_opts.start_timeout_s * 100);
+  for (int i = 0; i < polls; ++i) {
     if (output().find("sluice-broker: ready") != std::string::npos) return true;
     int st = 0;
     if (::waitpid(_pid, &st, WNOHANG) == _pid) {
@@ -160,7 +161,7 @@ bool broker_process::start() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  _error = "broker did not become ready in 10 s: " + output();
+  _error = "broker did not become ready in " + std::to_string(_opts.start_timeout_s) + " s: " + output();
   kill9();
   return false;
 }

@@ -26,6 +26,7 @@ struct broker_options {
   std::string datapath;
   std::string datapath_extra;  // more [datapath] keys in AF_XDP mode (e.g. attach = "dispatcher")
   std::string listen;          // node.listen; "" = the test network's broker address
+  double start_timeout_s = 10;  // how long start() waits for "ready" (journal recovery can take a while)
 };
 
 inline broker_options with_extra(std::string extra) {
@@ -47,7 +48,7 @@ class broker_process {
   broker_process& operator=(const broker_process&) = delete;
 
   // Starts the broker; false (with the reason in error()) if it did not
-  // print "ready" within 10 s.
+  // print "ready" within start_timeout_s (default 10 s).
   bool start();
   // SIGTERM and wait; returns the exit status (-1 if it had to be killed).
   int stop();
