@@ -65,6 +65,7 @@ class scanner {
   status<errc> on_bad(std::size_t idx, segment_reader& r, std::uint64_t pos, errc code,
                       std::optional<std::uint64_t>& resume);
   bool later_segment_has_data(std::size_t idx);
+  result<bool, errc> segment_is_empty(segment_reader& r);
   // Salvage: continue the order checks from the valid record at pos.
   status<errc> reseed(segment_reader& r, std::uint64_t pos);
   status<errc> zero_tail(segment_id s, segment_reader& r, std::uint64_t pos, std::uint64_t end);
@@ -100,7 +101,10 @@ status<errc> scanner::scan_segment(std::size_t idx) {
   _st.add_segment(s);
   ++_rep.segment_cnt;
   _rep.resume_off = 0;
-  segment_reader r(_p, _buf, s, *size);
+  // A file cut short (truncated by hand, or a copy that stopped early) may
+  // end inside a block; reads past the end return zeros, so round up to
+  // keep every read whole blocks, as O_DIRECT needs.
+  segment_reader r(_p, _buf, s, align_up(*size, k_block_sz));
   const auto block0 = r.at(0, k_block_sz);
   if (!block0) return unexpected{block0.error()};
   const auto hdr = decode_segment_header(*block0, s);
@@ -108,6 +112,18 @@ status<errc> scanner::scan_segment(std::size_t idx) {
   if (!hdr.ok()) {
     _rep.bytes_scanned += r.bytes_read;
     if (hdr.error() == errc::not_found && all_zero(block0->first(k_block_sz))) {
+      // A segment with not one byte written, followed by written ones. It is
+      // what a torn first commit leaves once an earlier recovery zeroed it:
+      // that recovery resumed in the (empty) segment after it. No record is
+      // lost by skipping it: the next segment's header must continue the
+      // sequence, which scanning it checks.
+      const auto empty = segment_is_empty(r);
+      if (!empty) return unexpected{empty.error()};
+      if (*empty && later_segment_has_data(idx)) {
+        _rep.log += "journal: " + file_of(s) + " is empty between written segments (a torn first commit zeroed "
+                    "by an earlier recovery): skipped\n";
+        return {};
+      }
       // Created ahead of need and never written, or an unwritten first block of a torn commit.
       return on_bad(idx, r, 0, errc::truncated, resume);
     }
@@ -175,6 +191,15 @@ status<errc> scanner::reseed(segment_reader& r, std::uint64_t pos) {
   const epoch_no before = rec->kind == record_kind::epoch ? epoch_no{rec->body.epoch.previous_epoch} : rec->epoch;
   _order = record_order(before, seq_no{rec->seq.value() - 1});
   return {};
+}
+
+result<bool, errc> scanner::segment_is_empty(segment_reader& r) {
+  for (std::uint64_t b = 0; b < r.size(); b += k_block_sz) {
+    const auto blk = r.at(b, k_block_sz);
+    if (!blk) return unexpected{blk.error()};
+    if (!all_zero(blk->first(k_block_sz))) return false;
+  }
+  return true;
 }
 
 bool scanner::later_segment_has_data(std::size_t idx) {

@@ -53,6 +53,43 @@ void put(journal& j, int from, int to, std::string_view payload = "payload") {
 
 // ---- failure cases first ------------------------------------------------------------------
 
+TEST(recovery, segment_zeroed_after_a_torn_first_commit_is_skipped_by_the_next_recovery) {
+  memory_persistence p;
+  int n = 0;
+  {
+    life a(p);
+    ASSERT_TRUE(a.j->append_queue_created(queue_id{1}, 1, as_bytes("d/q"), {}).ok());
+    test::drain(*a.j, p);
+    // Fill segment 1; tear the first commit that goes to segment 2 inside
+    // its header block, with segment 3 already preallocated.
+    for (;; ++n) {
+      ASSERT_LT(n, 10000);
+      ASSERT_TRUE(a.j->append_message(queue_id{1}, make_id(n), {}, as_bytes(std::string(700, 'x'))).ok());
+      if (a.j->state().segments().back().segment == segment_id{2}) break;
+      test::drain(*a.j, p);
+    }
+    ++n;
+    p.tear_next_write(20);
+    a.j->commit();
+    for (int i = 0; i < 100; ++i) a.j->poll();  // the creation of segment 3 completes
+    p.crash();
+  }
+  {
+    life b(p);  // zeroes the torn segment 2 and resumes in segment 3
+    ASSERT_TRUE(b.recovered.ok()) << b.rep.log;
+    EXPECT_TRUE(b.rep.torn_tail) << b.rep.log;
+    put(*b.j, 50000, 50010);
+    test::drain(*b.j, p);
+  }
+  life c(p);
+  ASSERT_TRUE(c.recovered.ok()) << c.rep.log;
+  EXPECT_GE(c.live(1), 10u);
+  EXPECT_TRUE(c.rep.corrupt.empty()) << c.rep.log;
+  EXPECT_NE(c.rep.log.find("0000000000000002.sjl is empty between written segments"), std::string::npos)
+      << c.rep.log;
+}
+
+
 TEST(recovery, torn_last_commit_is_truncated_and_reported) {
   memory_persistence p;
   {

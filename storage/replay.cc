@@ -30,7 +30,7 @@ status<errc> replay_live(persistence& p, const journal_state& state, recovery_vi
     if (w.segment != win_seg) {
       const auto sz = p.open_segment(w.segment);
       if (!sz) return unexpected{sz.error()};
-      seg_sz = *sz;
+      seg_sz = align_up(*sz, k_block_sz);  // a short file reads as zeros past its end
       win_seg = w.segment;
       win_len = 0;
     }

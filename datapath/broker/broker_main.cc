@@ -31,11 +31,17 @@ void print_banner(const broker_config& cfg, const std::vector<std::unique_ptr<sh
     if (!s->port_description().empty()) std::printf("  shard %u: %s\n", s->index(), s->port_description().c_str());
   }
   for (const auto& d : cfg.domains) {
-    std::printf("  domain %-12s %-9s", d.name.c_str(), to_string(d.mode));
+    std::printf("  domain %-12s %-9s %-6s", d.name.c_str(), to_string(d.mode),
+                d.storage == storage_kind::disk ? "disk" : "memory");
     for (std::size_t i = 0; i < d.app_ids.size(); ++i) {
       std::printf("%s%s", i == 0 ? " app ids: " : ", ", d.app_ids[i].c_str());
     }
     std::printf("\n");
+  }
+  if (cfg.has_disk_domains()) {
+    std::printf("  journal %s/shard-N, segments %llu MiB, sync %s\n", cfg.storage.dir.c_str(),
+                static_cast<unsigned long long>(cfg.storage.segment_sz >> 20),
+                cfg.storage.sync == journal_sync::dsync ? "dsync" : "fdatasync");
   }
 }
 
@@ -52,6 +58,11 @@ void print_stats(const std::vector<std::unique_ptr<shard>>& shards, const xdp::x
                 ld(st.bad_datagrams), ld(st.memory_bytes),
                 st.loops.load() ? 100.0 * static_cast<double>(st.busy_loops.load()) / static_cast<double>(st.loops.load())
                                 : 0.0);
+    if (st.journal_commits.load(std::memory_order_relaxed) != 0) {
+      std::printf("shard %u journal: commits %llu bytes %llu backpressure %llu segments %llu acks_pending %llu\n",
+                  s->index(), ld(st.journal_commits), ld(st.journal_bytes), ld(st.journal_backpressure),
+                  ld(st.journal_segments), ld(st.acks_pending));
+    }
     if (steering != nullptr) {
       std::printf("shard %u af_xdp: rx_xsk %llu rx_kernel %llu rx_invalid %llu forwarded_out %llu forwarded_in %llu "
                   "forward_dropped %llu tx_xsk %llu tx_kernel %llu tx_dropped %llu\n",
@@ -111,6 +122,10 @@ int run(const broker_config& cfg, double stats_interval_s) {
     mesh = std::make_unique<xdp::shard_mesh>(cfg.shard_cnt);
     binding = xdp_binding{steering->xsks_map_fd(), steering->skb_mode(), mesh.get()};
   }
+  if (std::string err; !prepare_storage_dirs(cfg, err)) {
+    std::fprintf(stderr, "sluice-broker: bad config: %s: %s\n", cfg.source.c_str(), err.c_str());
+    return 2;
+  }
   const std::vector<int> cpus = shard_cpus(cfg);
   std::vector<std::unique_ptr<shard>> shards;
   for (std::uint32_t i = 0; i < cfg.shard_cnt; ++i) {
@@ -123,7 +138,22 @@ int run(const broker_config& cfg, double stats_interval_s) {
     shards.push_back(std::move(s));
   }
   print_banner(cfg, shards);
+  // Every shard builds its engine and, with disk domains, recovers its
+  // journal (in parallel); the loops start only when all have.
   for (auto& s : shards) s->start();
+  bool recovered = true;
+  for (auto& s : shards) {
+    if (std::string err; !s->wait_recovered(err)) {
+      std::fprintf(stderr, "sluice-broker: %s\n", err.c_str());
+      recovered = false;
+    }
+  }
+  if (!recovered) {
+    std::fprintf(stderr, "sluice-broker: refusing to start: a journal could not be recovered\n");
+    for (auto& s : shards) s->stop();
+    return 3;
+  }
+  for (auto& s : shards) s->go();
   broker_service service(cfg, shards, steering.get());
   if (std::string err; !service.start(err)) {
     std::fprintf(stderr, "sluice-broker: %s\n", err.c_str());

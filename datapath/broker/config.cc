@@ -1,5 +1,11 @@
 #include "datapath/broker/config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -52,6 +58,13 @@ const domain_config* broker_config::find_domain(std::string_view name) const noe
     if (d.name == name) return &d;
   }
   return nullptr;
+}
+
+bool broker_config::has_disk_domains() const noexcept {
+  for (const auto& d : domains) {
+    if (d.storage == storage_kind::disk) return true;
+  }
+  return false;
 }
 
 namespace {
@@ -199,8 +212,8 @@ void read_domain(std::string_view source, const toml::table& t, std::size_t idx,
     err = here + ".name: required; 1-64 characters of [A-Za-z0-9_.-]";
   } else if (cfg.find_domain(d.name) != nullptr) {
     err = here + ".name: domain \"" + d.name + "\" is defined twice";
-  } else if (d.storage == storage_kind::disk) {
-    err = here + ".storage: \"disk\" domains need the journal, which this build does not have yet; use \"memory\"";
+  } else if (d.storage == storage_kind::disk && d.mode == domain_mode::broadcast) {
+    err = here + ".storage: broadcast domains store nothing; \"disk\" needs a priority or fanout domain";
   } else if (d.mode == domain_mode::fanout && (d.app_ids.empty() || d.app_ids.size() > k_app_ids_max)) {
     err = here + ".app_ids: a fanout domain needs 1 to " + std::to_string(k_app_ids_max) + " app ids";
   } else if (d.mode != domain_mode::fanout && !d.app_ids.empty()) {
@@ -315,6 +328,26 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
   cl.string("advertise", cfg.cluster.advertise);
   cl.finish();
 
+  section stor(source, table_of("storage"), "storage.", err);
+  auto& sg = cfg.storage;
+  stor.string("dir", sg.dir);
+  std::int64_t segment_mb = static_cast<std::int64_t>(sg.segment_sz >> 20);
+  stor.integer("segment_mb", segment_mb, 4, 16384);
+  sg.segment_sz = static_cast<std::uint64_t>(segment_mb) << 20;
+  std::int64_t commit_kb = sg.group_commit_sz >> 10;
+  stor.integer("group_commit_kb", commit_kb, 4, 1024);
+  sg.group_commit_sz = static_cast<std::uint32_t>(commit_kb << 10);
+  std::int64_t buffer_mb = static_cast<std::int64_t>(sg.buffer_sz >> 20);
+  stor.integer("buffer_mb", buffer_mb, 4, 4096);
+  sg.buffer_sz = static_cast<std::uint64_t>(buffer_mb) << 20;
+  std::int64_t commit_us = sg.group_commit_ns / k_ns_per_us;
+  stor.integer("group_commit_us", commit_us, 0, 100'000);
+  sg.group_commit_ns = commit_us * k_ns_per_us;
+  stor.choice("sync", sg.sync, {std::pair{"dsync", journal_sync::dsync}, std::pair{"fdatasync", journal_sync::fdatasync}});
+  stor.boolean("salvage", sg.salvage);
+  stor.integer("unacked_puts_max", sg.unacked_puts_max, 64, 1 << 22);
+  stor.finish();
+
   section debug(source, table_of("debug"), "debug.", err);
   debug.choice("alloc_guard", cfg.alloc_guard,
                {std::pair{"off", alloc_guard::mode::off}, std::pair{"count", alloc_guard::mode::count},
@@ -335,7 +368,7 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
   for (const auto& [k, v] : root) {
     const std::string key(k.str());
     if (key != "node" && key != "shards" && key != "limits" && key != "session" && key != "debug" &&
-        key != "domain" && key != "datapath" && key != "control" && key != "cluster") {
+        key != "domain" && key != "datapath" && key != "control" && key != "cluster" && key != "storage") {
       top.fail(&v, key.c_str(), "unknown section");
     }
   }
@@ -361,6 +394,8 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
     err = at + "control.operator_socket: a Unix socket path of 1 to 100 characters";
   } else if (!cfg.control.metrics_listen.empty() && !net_addr::parse(cfg.control.metrics_listen)) {
     err = at + "control.metrics_listen: \"" + cfg.control.metrics_listen + "\" is not IP:PORT (or \"\" for off)";
+  } else if (cfg.has_disk_domains() && cfg.storage.dir.empty()) {
+    err = at + "storage.dir: disk domains need a journal directory";
   } else if (cfg.cluster.membership == membership_kind::etcd && cfg.cluster.etcd_endpoints.empty()) {
     err = at + "cluster.etcd_endpoints: etcd membership needs at least one endpoint";
   } else if (!name_ok(cfg.cluster.name)) {
@@ -458,17 +493,84 @@ std::string config_help() {
                                 p % shards.count on its primary; the first map written fixes the count)
     advertise = ""              this node's address as other nodes and clients see it; "" = node.listen
                                 (node.id is the member id: unique in the cluster)
+  [storage]                     the per-shard journal; used only when a domain is "disk"
+    dir = "/var/lib/sluice"     shard n journals in DIR/shard-<n>/ (created; must allow O_DIRECT files)
+    segment_mb = 64             journal segment file size (4-16384)
+    group_commit_kb = 256       a batch this big is written at once (4-1024)
+    group_commit_us = 0         hold a batch up to this long to write more at once; 0 = every loop iteration
+    buffer_mb = 16              per shard: records waiting for the disk (absorbs slow syncs; when
+                                full, disk PUTs get queue_full until a write completes)
+    sync = "fdatasync"          "fdatasync" (write, linked fdatasync) or "dsync" (write with RWF_DSYNC)
+    salvage = false             start even if recovery finds corrupt records in the middle of the journal
+                                (they are reported and lost); false: refuse to start (exit code 3)
+    unacked_puts_max = 65536    per shard: disk PUTs waiting for durability; more get queue_full
   [debug]
     alloc_guard = "off"         "off", "count" or "abort" on heap allocation in the shard loop
   [[domain]]                    one table per domain; queues "NAME/queue" are created on first open
     name = "..."                required; [A-Za-z0-9_.-], 1-64 characters
     mode = "priority"           "priority", "fanout" or "broadcast"
-    storage = "memory"          "memory" ("disk" arrives with the journal)
+    storage = "memory"          "memory", or "disk": every message journaled, ACKed once durable
+                                (priority and fanout domains; see [storage])
     app_ids = []                fanout: the app ids (1-16), each gets every message
     max_messages = 1000000      per queue; more PUTs get queue_full
     max_bytes = 1073741824      per queue (payload + properties)
     message_ttl_ms = 0          discard undelivered messages older than this; 0 = never
 )";
+}
+
+}  // namespace sluice::broker
+
+// ---- storage directories (start-up, main thread) ------------------------------------------
+
+namespace sluice::broker {
+
+namespace {
+bool make_dir(const std::string& path, std::string& err) {
+  if (::mkdir(path.c_str(), 0750) == 0 || errno == EEXIST) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return true;
+    err = path + ": exists and is not a directory";
+    return false;
+  }
+  err = path + ": cannot create the directory: " + std::strerror(errno);
+  return false;
+}
+}  // namespace
+
+bool prepare_storage_dirs(const broker_config& cfg, std::string& err) {
+  if (!cfg.has_disk_domains()) return true;
+  const std::string& dir = cfg.storage.dir;
+  const std::string what = "storage.dir: ";
+  // mkdir -p: every missing parent, then the directory itself.
+  for (std::size_t pos = 1; pos != std::string::npos;) {
+    pos = dir.find('/', pos);
+    const std::string part = dir.substr(0, pos);
+    if (pos != std::string::npos) ++pos;
+    if (part.empty() || part == "/") continue;
+    if (!make_dir(part, err)) {
+      err = what + err + " (disk domains need a writable journal directory)";
+      return false;
+    }
+  }
+  for (std::uint32_t i = 0; i < cfg.shard_cnt; ++i) {
+    const std::string sd = dir + "/shard-" + std::to_string(i);
+    if (!make_dir(sd, err)) {
+      err = what + err;
+      return false;
+    }
+    // The journal opens its segments with O_DIRECT: a file system that
+    // refuses it (tmpfs) or a read-only mount must fail here, not later.
+    const std::string probe = sd + "/.probe";
+    const int fd = ::open(probe.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+      err = what + sd + ": cannot create a file with O_DIRECT there: " + std::strerror(errno) +
+            " (the journal needs a writable local file system that supports direct I/O)";
+      return false;
+    }
+    ::close(fd);
+    ::unlink(probe.c_str());
+  }
+  return true;
 }
 
 }  // namespace sluice::broker

@@ -61,9 +61,34 @@ TEST(broker_config, domain_rules) {
             std::string::npos);
   EXPECT_NE(error_of("[[domain]]\nname=\"p\"\napp_ids=[\"x\"]\n").find("only fanout domains have app ids"),
             std::string::npos);
-  EXPECT_NE(error_of("[[domain]]\nname=\"d\"\nstorage=\"disk\"\n").find("journal"), std::string::npos);
+  EXPECT_NE(error_of("[[domain]]\nname=\"d\"\nmode=\"broadcast\"\nstorage=\"disk\"\n").find("broadcast domains store nothing"),
+            std::string::npos);
   EXPECT_NE(error_of("[[domain]]\nname=\"f\"\nmode=\"fanout\"\napp_ids=[\"x\",\"x\"]\n").find("appears twice"),
             std::string::npos);
+}
+
+TEST(broker_config, storage_section) {
+  EXPECT_NE(error_of("[storage]\nsegment_mb=1\n[[domain]]\nname=\"a\"\n").find("storage.segment_mb"), std::string::npos);
+  EXPECT_NE(error_of("[storage]\nsync=\"never\"\n[[domain]]\nname=\"a\"\n").find("storage.sync"), std::string::npos);
+  EXPECT_NE(error_of("[storage]\nsalvge=true\n[[domain]]\nname=\"a\"\n").find("unknown setting"), std::string::npos);
+  EXPECT_NE(error_of("[storage]\ndir=\"\"\n[[domain]]\nname=\"d\"\nstorage=\"disk\"\n").find("storage.dir"),
+            std::string::npos);
+  std::string err;
+  const auto cfg = parse_config("[storage]\ndir=\"/x/j\"\nsegment_mb=8\ngroup_commit_us=200\nsync=\"fdatasync\"\n"
+                                "salvage=true\n[[domain]]\nname=\"d\"\nstorage=\"disk\"\n",
+                                "t", err);
+  ASSERT_TRUE(cfg) << err;
+  EXPECT_TRUE(cfg->has_disk_domains());
+  EXPECT_EQ(cfg->storage.dir, "/x/j");
+  EXPECT_EQ(cfg->storage.segment_sz, 8ull << 20);
+  EXPECT_EQ(cfg->storage.group_commit_ns, 200 * k_ns_per_us);
+  EXPECT_EQ(cfg->storage.sync, journal_sync::fdatasync);
+  EXPECT_TRUE(cfg->storage.salvage);
+  // A directory below a regular file can never be created.
+  broker_config bad = *cfg;
+  bad.storage.dir = "/proc/self/status/journal";
+  EXPECT_FALSE(prepare_storage_dirs(bad, err));
+  EXPECT_NE(err.find("storage.dir: /proc/self/status"), std::string::npos) << err;
 }
 
 TEST(broker_config, cross_field_checks) {

@@ -3,10 +3,12 @@
 #include <hwloc.h>
 #include <numa.h>
 
+#include <chrono>
 #include <cstdio>
 
 #include "common/alloc_guard.h"
 #include "datapath/broker/shard_control.h"
+#include "datapath/broker/shard_journal.h"
 #include "datapath/broker/shard_protocol.h"
 #include "datapath/transport/endpoint.h"
 #include "datapath/transport/udp_port.h"
@@ -122,8 +124,20 @@ void shard::start() {
   _thread = std::thread([this] { run(); });
 }
 
+bool shard::wait_recovered(std::string& err) {
+  int ph = 0;
+  while ((ph = _phase.load(std::memory_order_acquire)) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (ph == 2) err = _start_error;
+  return ph == 1;
+}
+
 void shard::stop() {
   if (!_thread.joinable()) return;
+  if (_go.load(std::memory_order_acquire) == 0) {
+    _go.store(2, std::memory_order_release);  // never started its loop
+    _thread.join();
+    return;
+  }
   while (!_commands.push(shard_command::stop)) std::this_thread::yield();
   _thread.join();
 }
@@ -158,6 +172,23 @@ void shard::run() noexcept {
   ec.accept_inbound = true;
   monotonic_clock clk;
   auto ep = std::make_unique<transport::endpoint>(*_port, clk, ec, *proto);
+  std::unique_ptr<shard_journal> jr;
+  if (_cfg.has_disk_domains()) {
+    jr = std::make_unique<shard_journal>(_cfg, _index, *proto);
+    std::string err;
+    if (!jr->recover(proto->engine(), err)) {
+      _start_error = err;
+      _phase.store(2, std::memory_order_release);
+      while (_go.load(std::memory_order_acquire) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      return;
+    }
+    proto->engine().set_durability(jr.get());
+    proto->set_journal(jr.get());
+  }
+  _phase.store(1, std::memory_order_release);
+  int go = 0;
+  while ((go = _go.load(std::memory_order_acquire)) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (go == 2) return;
 
   const bool guard = _cfg.alloc_guard != alloc_guard::mode::off;
   if (guard) alloc_guard::arm_this_thread(true);
@@ -177,6 +208,14 @@ void shard::run() noexcept {
     _stats.errors.store(c.errors_sent, std::memory_order_relaxed);
     _stats.bad_datagrams.store(ep->counters().bad_header, std::memory_order_relaxed);
     _stats.memory_bytes.store(proto->engine().memory_in_use(), std::memory_order_relaxed);
+    if (jr && jr->stats() != nullptr) {
+      const auto& js = *jr->stats();
+      _stats.journal_commits.store(js.commits, std::memory_order_relaxed);
+      _stats.journal_bytes.store(js.commit_bytes, std::memory_order_relaxed);
+      _stats.journal_backpressure.store(js.backpressure, std::memory_order_relaxed);
+      _stats.journal_segments.store(js.segments_created - js.segments_removed, std::memory_order_relaxed);
+      _stats.acks_pending.store(proto->acks_pending(), std::memory_order_relaxed);
+    }
     _stats.loops.store(loops, std::memory_order_relaxed);
     _stats.busy_loops.store(busy, std::memory_order_relaxed);
     if (_xdp_port != nullptr) publish_xdp(_stats, *_xdp_port);
@@ -194,9 +233,19 @@ void shard::run() noexcept {
       ++busy;
       last_work = now;
     }
+    if (jr) {
+      // Group commit: this iteration's records go out in one write; the
+      // completions of earlier writes release their PUTs' ACKs.
+      if (jr->tick(now) != 0) work = 1;
+      if (jr->busy()) last_work = now;  // a commit in flight: keep spinning for its completion
+    }
     if (auto cmd = _commands.pop(); cmd && *cmd == shard_command::stop && !stopping) {
       stopping = true;
       stop_deadline = now + 1 * k_ns_per_s;
+      if (jr) {
+        jr->drain(1 * k_ns_per_s);  // the last PUTs' records, and so their ACKs
+        ep->poll();
+      }
       ep->close_all(wire::status::shutting_down);
     }
     while (auto q = _queries.pop()) {
@@ -217,7 +266,13 @@ void shard::run() noexcept {
   publish_stats();
   if (guard) alloc_guard::arm_this_thread(false);
   _stats.running.store(false, std::memory_order_relaxed);
+  if (jr) {
+    // The last records, then no more ACKs: the sessions go next.
+    jr->drain(1 * k_ns_per_s);
+    jr->detach();
+  }
   ep.reset();
+  jr.reset();
   proto.reset();
 }
 

@@ -11,7 +11,12 @@
 // The thread pins itself to its core with hwloc, prefers memory from that
 // core's NUMA node (libnuma), and builds its engine and pools there. With
 // debug.alloc_guard set, it arms the allocation guard once running.
-// Everything here except start()/stop()/stats() belongs to the shard thread.
+// With disk domains the thread first recovers its journal (shard_journal.h)
+// into the engine, reports the outcome, and enters its loop only once the
+// main thread says go(): the broker is "ready" only when every shard has
+// recovered, and refuses to start if one cannot.
+// Everything here except start()/wait_recovered()/go()/stop()/stats()
+// belongs to the shard thread.
 #pragma once
 
 #include <atomic>
@@ -57,6 +62,12 @@ struct shard_stats {
   std::atomic<std::uint64_t> tx_xsk{0};
   std::atomic<std::uint64_t> tx_kernel{0};
   std::atomic<std::uint64_t> tx_dropped{0};
+  // disk domains (0 without a journal)
+  std::atomic<std::uint64_t> journal_commits{0};
+  std::atomic<std::uint64_t> journal_bytes{0};
+  std::atomic<std::uint64_t> journal_backpressure{0};
+  std::atomic<std::uint64_t> journal_segments{0};
+  std::atomic<std::uint64_t> acks_pending{0};
   std::atomic<std::int32_t> cpu{-1};
   std::atomic<std::int32_t> numa_node{-1};
   std::atomic<bool> running{false};
@@ -83,6 +94,12 @@ class shard {
   // How the port came up (af_xdp: queue, bind mode, UMEM pages).
   const std::string& port_description() const noexcept { return _port_desc; }
   void start();
+  // Main thread, after start(): blocks until the shard has built its engine
+  // and recovered its journal. False with the reason if it could not; the
+  // shard then waits for stop().
+  bool wait_recovered(std::string& err);
+  // Main thread: every shard recovered; enter the loop.
+  void go() noexcept { _go.store(1, std::memory_order_release); }
   // Asks the thread to close its sessions gracefully and exit; join()s it.
   void stop();
 
@@ -107,6 +124,12 @@ class shard {
   spsc_ring<std::shared_ptr<shard_query>> _queries{64};  // service thread → shard
   shard_stats _stats;
   std::thread _thread;
+  // Start-up handshake. _phase: 0 starting, 1 recovered, 2 failed (then
+  // _start_error is set; release/acquire publishes it). _go: 0 wait, 1 run,
+  // 2 abort.
+  std::atomic<int> _phase{0};
+  std::atomic<int> _go{0};
+  std::string _start_error;
 };
 
 // OS cpu ids shards should use: cfg.cores, or all allowed cpus (hwloc).

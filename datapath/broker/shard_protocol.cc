@@ -32,6 +32,7 @@ shard_protocol::shard_protocol(const broker_config& cfg, std::uint32_t shard_idx
       _ctxs(cfg.max_sessions),
       _scratch(cfg.session.max_message_sz),
       _ack_ring_sz(2 * std::size_t{cfg.session.recv_window}) {
+  if (cfg.has_disk_domains()) _pending.resize(cfg.storage.unacked_puts_max);
   _ack_list.reserve(cfg.max_sessions);
   for (std::uint32_t i = cfg.max_sessions; i > 0; --i) {
     _ctxs[i - 1].next_free = _free_ctx;
@@ -48,6 +49,7 @@ void shard_protocol::on_open(transport::session& s) noexcept {
   client_ctx& c = _ctxs[tag];
   _free_ctx = c.next_free;
   c.s = &s;
+  ++c.gen;
   {
     alloc_guard::allow allowed;  // first use of this slot; kept for later sessions
     if (c.acks.size() != _ack_ring_sz) c.acks.assign(_ack_ring_sz, wire::ack_entry{});
@@ -249,6 +251,18 @@ void shard_protocol::on_put(client_ctx& c, wire::bytes body) noexcept {
     return queue_ack(c, v->f.queue_id, v->f.corr_id, status::queue_not_open, {});
   }
   if (!_serving) return queue_ack(c, v->f.queue_id, v->f.corr_id, status::not_primary, {});
+  if (_journal != nullptr && _engine.durable(h->queue)) {
+    // The ACK waits for the record: it is the producer's proof of durability.
+    if (_pending_cnt == _pending.size()) return queue_ack(c, v->f.queue_id, v->f.corr_id, status::queue_full, {});
+    const time_ns t = monotonic_now_ns();
+    const auto r = _engine.put(h->queue, v->properties, v->payload, t);
+    if (r.status != status::ok) return queue_ack(c, v->f.queue_id, v->f.corr_id, r.status, r.id);
+    _pending[(_pending_head + _pending_cnt) % _pending.size()] =
+        pending_ack{_journal->last_seq(), static_cast<std::uint32_t>(&c - _ctxs.data()), c.gen, v->f.queue_id,
+                    v->f.corr_id, r.id, h->queue, t};
+    ++_pending_cnt;
+    return;
+  }
   const time_ns t = monotonic_now_ns();
   const auto r = _engine.put(h->queue, v->properties, v->payload, t);
   queue_ack(c, v->f.queue_id, v->f.corr_id, r.status, r.id);
@@ -279,6 +293,25 @@ void shard_protocol::on_confirm(client_ctx& c, wire::bytes body) noexcept {
 }
 
 // ---- ACKs and PUSHes --------------------------------------------------------------------
+
+void shard_protocol::acks_durable(std::uint64_t seq) noexcept { release_pending(seq, status::ok); }
+
+void shard_protocol::acks_failed(std::uint64_t last) noexcept { release_pending(last, status::internal); }
+
+void shard_protocol::release_pending(std::uint64_t last, status st) noexcept {
+  bool any = false;
+  while (_pending_cnt > 0 && _pending[_pending_head].seq <= last) {
+    const pending_ack& p = _pending[_pending_head];
+    _pending_head = (_pending_head + 1) % _pending.size();
+    --_pending_cnt;
+    client_ctx& c = _ctxs[p.ctx];
+    if (c.s == nullptr || c.gen != p.gen) continue;  // the producer's session is gone
+    queue_ack(c, p.queue_id, p.corr_id, st, st == status::ok ? p.id : wire::guid{});
+    if (_engine.live(p.queue)) _engine.note_ack_latency(p.queue, monotonic_now_ns() - p.put_ns);
+    any = true;
+  }
+  if (any) on_rx_burst_done();  // hand the ACKs to the sessions; the next endpoint poll sends them
+}
 
 void shard_protocol::queue_ack(client_ctx& c, std::uint32_t queue_id, std::uint32_t corr_id, status st,
                                const wire::guid& id) noexcept {

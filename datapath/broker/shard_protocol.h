@@ -9,6 +9,7 @@
 //              engine.open_queue / add_consumer ──► QUEUE_OPENED(handle)
 //   PUT ───────► engine.put ──► ACK entry (batched per session, sent at the
 //                                end of the receive burst)
+//                  disk queue ──► pending ACK (journal seq) ──on_durable──► ACK
 //   CONFIRM ───► engine.confirm
 //   engine ────► push() ──► PUSH on the consumer's session
 //
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "datapath/broker/config.h"
+#include "datapath/broker/shard_journal.h"
 #include "datapath/queue/engine.h"
 #include "datapath/transport/session.h"
 
@@ -42,7 +44,7 @@ struct shard_counters {
   std::uint64_t sessions_closed = 0;
 };
 
-class shard_protocol final : public transport::session_handler, public queue::push_sink {
+class shard_protocol final : public transport::session_handler, public queue::push_sink, public durable_acks {
  public:
   static constexpr std::uint32_t k_push_reserve = 64;
   static constexpr std::uint32_t k_handles_max = 1024;  // per session
@@ -64,6 +66,14 @@ class shard_protocol final : public transport::session_handler, public queue::pu
   static std::uint32_t owner_of(std::string_view uri, std::uint32_t shard_cnt) noexcept;
 
   queue::engine& engine() noexcept { return _engine; }
+
+  // Disk queues: PUTs on them are ACKed when the journal says their record
+  // is durable. Set once, before serving; `j` outlives this object's use.
+  void set_journal(shard_journal* j) noexcept { _journal = j; }
+  // durable_acks (called from the journal's poll, on this thread)
+  void acks_durable(std::uint64_t seq) noexcept override;
+  void acks_failed(std::uint64_t last) noexcept override;
+  std::size_t acks_pending() const noexcept { return _pending_cnt; }
 
   // Control requests (shard thread, between loop iterations).
   struct queue_census {
@@ -91,7 +101,19 @@ class shard_protocol final : public transport::session_handler, public queue::pu
     std::size_t ack_head = 0;
     std::size_t ack_cnt = 0;
     bool on_ack_list = false;
+    std::uint32_t gen = 0;  // rises per session using this slot: pending ACKs name it
     std::uint32_t next_free = UINT32_MAX;
+  };
+  // A disk PUT waiting for its journal record to be durable.
+  struct pending_ack {
+    std::uint64_t seq;
+    std::uint32_t ctx;
+    std::uint32_t gen;
+    std::uint32_t queue_id;
+    std::uint32_t corr_id;
+    wire::guid id;
+    queue::idx queue;  // for the publish→ACK latency
+    time_ns put_ns;
   };
 
   void on_open_queue(client_ctx& c, wire::bytes body) noexcept;
@@ -99,6 +121,7 @@ class shard_protocol final : public transport::session_handler, public queue::pu
   void on_close_queue(client_ctx& c, wire::bytes body) noexcept;
   void on_put(client_ctx& c, wire::bytes body) noexcept;
   void on_confirm(client_ctx& c, wire::bytes body) noexcept;
+  void release_pending(std::uint64_t last, wire::status st) noexcept;
   void queue_ack(client_ctx& c, std::uint32_t queue_id, std::uint32_t corr_id, wire::status st,
                  const wire::guid& id) noexcept;
   bool flush_acks(client_ctx& c) noexcept;
@@ -118,6 +141,10 @@ class shard_protocol final : public transport::session_handler, public queue::pu
   std::vector<std::byte> _scratch;        // one encoded frame body
   std::size_t _ack_ring_sz;
   shard_counters _ctr;
+  shard_journal* _journal = nullptr;
+  std::vector<pending_ack> _pending;  // ring, in seq order (storage.unacked_puts_max)
+  std::size_t _pending_head = 0;
+  std::size_t _pending_cnt = 0;
 };
 
 }  // namespace sluice::broker

@@ -56,11 +56,41 @@ result<idx, status> engine::open_queue(std::string_view uri) noexcept {
       !valid_name(uri.substr(slash + 1))) {
     return unexpected{status::invalid_argument};
   }
-  const std::string key(uri);
-  if (auto it = _by_uri.find(key); it != _by_uri.end()) return it->second;
+  if (auto it = _by_uri.find(std::string(uri)); it != _by_uri.end()) return it->second;
   const broker::domain_config* d = _cfg->find_domain(uri.substr(0, slash));
   if (d == nullptr) return unexpected{status::unknown_domain};
   if (_queues.size() - _deleted_cnt >= _limits.max_queues) return unexpected{status::limit_reached};
+  std::uint32_t durable_id = 0;
+  if (d->storage == broker::storage_kind::disk) {
+    // A disk domain added by a reload to a broker started without one has
+    // no journal on this shard: refuse rather than store without one.
+    if (_hook == nullptr) return unexpected{status::internal};
+    const auto app_cnt = static_cast<std::uint16_t>(d->mode == broker::domain_mode::fanout ? d->app_ids.size() : 1);
+    const status st = _hook->queue_created(uri, app_cnt, durable_id);
+    if (st != status::ok) return unexpected{st};
+  }
+  const auto qi = create_queue(uri);
+  if (qi) _queues[*qi].durable_id = durable_id;
+  return qi;
+}
+
+result<idx, status> engine::restore_queue(std::string_view uri, std::uint32_t durable_id) noexcept {
+  SLUICE_ASSERT(durable_id != 0, "restored queues are disk queues");
+  const auto slash = uri.find('/');
+  if (slash == std::string_view::npos || _by_uri.count(std::string(uri)) != 0) {
+    return unexpected{status::invalid_argument};
+  }
+  const broker::domain_config* d = _cfg->find_domain(uri.substr(0, slash));
+  if (d == nullptr) return unexpected{status::unknown_domain};
+  if (_queues.size() - _deleted_cnt >= _limits.max_queues) return unexpected{status::limit_reached};
+  const auto qi = create_queue(uri);
+  if (qi) _queues[*qi].durable_id = durable_id;
+  return qi;
+}
+
+result<idx, status> engine::create_queue(std::string_view uri) noexcept {
+  const std::string key(uri);
+  const broker::domain_config* d = _cfg->find_domain(uri.substr(0, uri.find('/')));
   queue_rec q;
   q.uri = key;
   q.domain = d;
@@ -95,6 +125,22 @@ std::optional<idx> engine::find_queue(std::string_view uri) const noexcept {
 
 std::uint64_t engine::purge(idx qi) noexcept {
   queue_rec& q = _queues[qi];
+  if (q.durable_id != 0) {
+    // One purge record says it all when nothing is out with a consumer;
+    // otherwise each purged message is journaled as done, so messages in
+    // flight survive a restart as they survive the purge.
+    bool in_flight = false;
+    for (const auto& s : q.subs) {
+      for (const idx ci : s.consumers) in_flight = in_flight || _consumers[ci].inflight.head != k_nil;
+    }
+    if (!in_flight) {
+      _hook->purged(q.durable_id);
+    } else {
+      for (const auto& s : q.subs) {
+        for (idx di = s.ready.head; di != k_nil; di = _deliveries[di].next) journal_done(di);
+      }
+    }
+  }
   std::uint64_t n = 0;
   for (auto& s : q.subs) {
     while (s.ready.head != k_nil) {
@@ -112,6 +158,10 @@ bool engine::remove_queue(idx qi) noexcept {
   queue_rec& q = _queues[qi];
   for (const auto& s : q.subs) {
     if (!s.consumers.empty()) return false;
+  }
+  if (q.durable_id != 0) {
+    _hook->queue_deleted(q.durable_id);  // drops its messages in the journal too
+    q.durable_id = 0;
   }
   purge(qi);
   _by_uri.erase(q.uri);
@@ -233,6 +283,15 @@ put_result engine::put(idx qi, wire::bytes props, wire::bytes payload, time_ns n
     ++q.ctr.rejected_full;
     return {status::queue_full, {}};
   }
+  if (q.durable_id != 0) {
+    SLUICE_ASSERT(_hook != nullptr, "disk queues exist only with a durability hook");
+    const status st = _hook->message(q.durable_id, tmp.id, props, payload);
+    if (st != status::ok) {
+      _store.give(body);
+      ++q.ctr.rejected_full;
+      return {st, {}};
+    }
+  }
   if (!props.empty()) std::memcpy(body.data, props.data(), props.size());
   if (!payload.empty()) std::memcpy(body.data + props.size(), payload.data(), payload.size());
 
@@ -338,6 +397,7 @@ void engine::dispatch(idx qi, std::uint8_t sub) noexcept {
     if (ttl > 0 && _now - m.enqueued_ns >= ttl) {  // never deliver what expired
       list_remove(s.ready, di);
       ++q.ctr.expired;
+      journal_done(di);
       release_delivery(di);
       continue;
     }
@@ -364,9 +424,67 @@ bool engine::confirm(idx ci, const wire::guid& id) noexcept {
   c.unconf_bytes -= m.body_sz;
   ++q.ctr.confirms;
   q.ctr.e2e_latency.record(_now > m.enqueued_ns ? static_cast<std::uint64_t>(_now - m.enqueued_ns) : 0);
+  journal_done(di);
   release_delivery(di);
   dispatch(c.queue, c.sub);
   return true;
+}
+
+void engine::journal_done(idx di) noexcept {
+  const delivery& d = _deliveries[di];
+  const message& m = _messages[d.msg];
+  const queue_rec& q = _queues[m.queue];
+  if (q.durable_id != 0) _hook->done(q.durable_id, m.id, d.sub);
+}
+
+wire::status engine::restore_message(idx qi, const wire::guid& id, wire::bytes props, wire::bytes payload,
+                                     std::uint64_t done_mask, std::uint16_t delivery_cnt) noexcept {
+  queue_rec& q = _queues[qi];
+  const std::size_t sub_cnt = q.subs.size();
+  std::size_t wanted = 0;
+  for (std::size_t s = 0; s < sub_cnt; ++s) wanted += (done_mask >> s & 1) == 0 ? 1u : 0u;
+  if (wanted == 0) return status::ok;
+  const std::size_t body_sz = props.size() + payload.size();
+  if (body_sz > max_body_sz()) return status::too_large;
+  // What the journal holds must fit: the domain's per-queue limits do not
+  // apply (the messages were accepted under them), the shard's pools do.
+  if (_free_message == k_nil || _limits.max_message_slots - _deliveries_used < wanted) return status::queue_full;
+  const auto body = _store.take(body_sz);
+  if (body.data == nullptr) return status::queue_full;
+  if (!props.empty()) std::memcpy(body.data, props.data(), props.size());
+  if (!payload.empty()) std::memcpy(body.data + props.size(), payload.data(), payload.size());
+  const idx mi = _free_message;
+  message& m = _messages[mi];
+  _free_message = m.next_free;
+  m = message{};
+  m.id = id;
+  m.queue = qi;
+  m.body = body;
+  m.body_sz = static_cast<std::uint32_t>(body_sz);
+  m.props_sz = static_cast<std::uint16_t>(props.size());
+  m.refs = static_cast<std::uint16_t>(wanted);
+  m.enqueued_ns = monotonic_now_ns();  // TTLs run again from the restart
+  ++q.messages;
+  q.bytes += body_sz;
+  for (std::size_t s = 0; s < sub_cnt; ++s) {
+    if ((done_mask >> s & 1) != 0) continue;
+    const idx di = _free_delivery;
+    delivery& dl = _deliveries[di];
+    _free_delivery = dl.next;
+    dl = delivery{mi, k_nil, k_nil, k_nil, delivery_cnt, static_cast<std::uint8_t>(s)};
+    ++_deliveries_used;
+    SLUICE_ASSERT(_by_guid.insert(key(m.id.seq, dl.sub), di), "guid index sized for every slot");
+    // Replay is in journal order, which is GUID order except for compacted
+    // copies: append in the common case, keep the list sorted otherwise.
+    list& ready = q.subs[s].ready;
+    if (ready.tail == k_nil || _messages[_deliveries[ready.tail].msg].id.seq < id.seq) {
+      list_push_back(ready, di);
+    } else {
+      list_insert_sorted(ready, di);
+    }
+  }
+  if (id.node == _limits.node_id && id.partition == _limits.partition) raise_next_seq(id.seq + 1);
+  return status::ok;
 }
 
 void engine::release_delivery(idx di) noexcept {
@@ -405,6 +523,7 @@ void engine::expire(time_ns now) noexcept {
         if (now - _messages[_deliveries[di].msg].enqueued_ns < ttl) break;
         list_remove(s.ready, di);
         ++q.ctr.expired;
+        journal_done(di);
         release_delivery(di);
       }
     }

@@ -19,6 +19,7 @@
 // Thread: the owning shard's thread only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -47,6 +48,26 @@ class push_sink {
   // consumer_writable().
   virtual bool push(std::uint32_t session_tag, std::uint32_t queue_id, std::uint16_t delivery_cnt,
                     const wire::guid& id, wire::bytes properties, wire::bytes payload) noexcept = 0;
+};
+
+// Where the engine records what happens to `disk` queues: the shard's
+// journal (datapath/broker/shard_journal.h). Called only for queues of disk
+// domains, always before the engine's own state changes, so the journal's
+// order is the engine's order. `durable_id` is the hook's name for a queue.
+class durability_hook {
+ public:
+  virtual ~durability_hook() = default;
+  // A disk queue is created; sets `durable_id`. A non-ok status refuses it.
+  virtual wire::status queue_created(std::string_view uri, std::uint16_t app_cnt,
+                                     std::uint32_t& durable_id) noexcept = 0;
+  // A PUT. A non-ok status refuses it (nothing is stored).
+  virtual wire::status message(std::uint32_t durable_id, const wire::guid& id, wire::bytes properties,
+                               wire::bytes payload) noexcept = 0;
+  // App `app_idx` is done with the message: confirmed, expired or purged.
+  virtual void done(std::uint32_t durable_id, const wire::guid& id, std::uint16_t app_idx) noexcept = 0;
+  // Every stored message of the queue is gone (every app).
+  virtual void purged(std::uint32_t durable_id) noexcept = 0;
+  virtual void queue_deleted(std::uint32_t durable_id) noexcept = 0;
 };
 
 struct engine_limits {
@@ -117,6 +138,23 @@ class engine {
   void note_ack_latency(idx queue, time_ns ns) noexcept { _queues[queue].ctr.ack_latency.record(ns > 0 ? static_cast<std::uint64_t>(ns) : 0); }
   // Discards ready messages past their domain's TTL; also the engine's clock.
   void expire(time_ns now) noexcept;
+
+  // ---- disk queues ----
+  // Journals disk queues through `hook` from now on (nullptr: disk domains
+  // refuse queues). Call after restoring (below), before serving.
+  void set_durability(durability_hook* hook) noexcept { _hook = hook; }
+  bool durable(idx queue) const noexcept { return _queues[queue].durable_id != 0; }
+  // Recovery (before the shard loop): recreates a disk queue under its
+  // journal id. Errors: as open_queue.
+  result<idx, wire::status> restore_queue(std::string_view uri, std::uint32_t durable_id) noexcept;
+  // Recovery: puts back a stored message with its GUID, ready for every app
+  // not in `done_mask`, with the given delivery count (the next PUSH carries
+  // delivery_cnt + 1). Errors: queue_full (pools or memory too small).
+  wire::status restore_message(idx queue, const wire::guid& id, wire::bytes properties, wire::bytes payload,
+                               std::uint64_t done_mask, std::uint16_t delivery_cnt) noexcept;
+  // GUIDs of new messages start at `seq` or later (never reuse a recovered one).
+  void raise_next_seq(std::uint64_t seq) noexcept { _next_seq = std::max(_next_seq, seq); }
+  std::uint16_t app_cnt(idx queue) const noexcept { return static_cast<std::uint16_t>(_queues[queue].subs.size()); }
 
   // Control requests (shard thread, between loop iterations; may allocate).
   std::optional<idx> find_queue(std::string_view uri) const noexcept;
@@ -200,6 +238,7 @@ class engine {
     std::vector<subscription> subs;
     std::uint64_t messages = 0;
     std::uint64_t bytes = 0;
+    std::uint32_t durable_id = 0;  // disk queues: the journal's queue id; 0 = memory
     queue_counters ctr;
   };
 
@@ -207,6 +246,8 @@ class engine {
   idx pick_consumer(subscription& s, std::uint32_t body_sz) noexcept;
   bool deliver(idx d, idx c) noexcept;
   void release_delivery(idx d) noexcept;
+  void journal_done(idx d) noexcept;  // a disk queue's app is done with delivery d's message
+  result<idx, wire::status> create_queue(std::string_view uri) noexcept;
   void free_message(idx m) noexcept;
   void broadcast(queue_rec& q, const message& m, wire::bytes props, wire::bytes payload) noexcept;
   void list_push_back(list& l, idx d) noexcept;
@@ -217,6 +258,7 @@ class engine {
   const broker::broker_config* _cfg;
   engine_limits _limits;
   push_sink& _sink;
+  durability_hook* _hook = nullptr;
   message_store _store;
   std::vector<queue_rec> _queues;
   std::unordered_map<std::string, idx> _by_uri;

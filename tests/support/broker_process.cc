@@ -103,6 +103,7 @@ std::string broker_process::output() const {
 }
 
 bool broker_process::start() {
+  _start_exit_code = -1;
   const auto& net = network(_opts.datapath.empty() ? nullptr : _opts.datapath.c_str());
   const bool xdp = net.kind != datapath_kind::udp;
   // In its own namespace the broker has every port to itself.
@@ -127,6 +128,9 @@ bool broker_process::start() {
   }
   const std::string ns_path = xdp ? "/run/netns/" + net.broker_ns : "";
   const std::string bin = binary_path("sluice-broker");
+  // A restart must not find the previous run's "ready" before the child
+  // has truncated the log.
+  std::remove(_log.c_str());
   const std::string interval = std::to_string(_opts.stats_interval_s);
   _pid = ::fork();
   if (_pid == 0) {
@@ -145,17 +149,19 @@ bool broker_process::start() {
     _error = "fork failed";
     return false;
   }
-  for (int i = 0; i < 1000; ++i) {
+  const int polls = static_cast<int>(_opts.start_timeout_s * 100);
+  for (int i = 0; i < polls; ++i) {
     if (output().find("sluice-broker: ready") != std::string::npos) return true;
     int st = 0;
     if (::waitpid(_pid, &st, WNOHANG) == _pid) {
       _pid = -1;
+      _start_exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
       _error = "broker exited during start-up: " + output();
       return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  _error = "broker did not become ready in 10 s: " + output();
+  _error = "broker did not become ready in " + std::to_string(_opts.start_timeout_s) + " s: " + output();
   kill9();
   return false;
 }

@@ -27,6 +27,7 @@ struct broker_options {
   std::string datapath_extra;  // more [datapath] keys in AF_XDP mode (e.g. attach = "dispatcher")
   std::string listen;          // node.listen; "" = the test network's broker address
   std::string metrics_listen;  // control.metrics_listen for a sluice-control on this config; "" = off
+  double start_timeout_s = 10;  // how long start() waits for "ready" (journal recovery can take a while)
 };
 
 inline broker_options with_extra(std::string extra) {
@@ -48,7 +49,7 @@ class broker_process {
   broker_process& operator=(const broker_process&) = delete;
 
   // Starts the broker; false (with the reason in error()) if it did not
-  // print "ready" within 10 s.
+  // print "ready" within start_timeout_s (default 10 s).
   bool start();
   // SIGTERM and wait; returns the exit status (-1 if it had to be killed).
   int stop();
@@ -65,6 +66,8 @@ class broker_process {
   std::string broker_socket() const { return _dir + "/broker.sock"; }
   std::string operator_socket() const { return _dir + "/control.sock"; }
   const std::string& error() const noexcept { return _error; }
+  // The exit code when start() failed because the broker exited (-1 otherwise).
+  int start_exit_code() const noexcept { return _start_exit_code; }
   // Everything the broker printed so far (stdout and stderr).
   std::string output() const;
 
@@ -77,6 +80,7 @@ class broker_process {
   pid_t _pid = -1;
   std::uint16_t _base_port = 0;
   std::string _error;
+  int _start_exit_code = -1;
 };
 
 // Path of a binary built in this tree (set by CMake at build time).
