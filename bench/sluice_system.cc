@@ -135,7 +135,12 @@ std::string sluice_system::config(bool with_disk) const {
   c += "[[domain]]\nname = \"prio\"\nmode = \"priority\"\n\n"
        "[[domain]]\nname = \"fan\"\nmode = \"fanout\"\napp_ids = [\"a1\", \"a2\", \"a3\", \"a4\", \"a5\"]\n\n"
        "[[domain]]\nname = \"bcast\"\nmode = \"broadcast\"\n";
-  if (with_disk) c += "\n[[domain]]\nname = \"disk\"\nmode = \"priority\"\nstorage = \"disk\"\n";
+  if (with_disk) {
+    // A journal of its own, emptied at every start: a fresh broker per
+    // scenario, never the host's /var/lib/sluice.
+    c = "[storage]\ndir = \"" + _dir + "/journal\"\n\n" + c;
+    c += "\n[[domain]]\nname = \"disk\"\nmode = \"priority\"\nstorage = \"disk\"\n";
+  }
   return c;
 }
 
@@ -153,6 +158,7 @@ std::string sluice_system::start() {
     _disk_refusal = out.empty() ? "the broker refused a disk domain" : out;
   }
   const std::string cfg = _dir + "/sluice.toml";
+  remove_tree(_dir + "/journal");
   std::ofstream(cfg) << config(_disk_refusal.empty());
   _pid = spawn({_bin, "--config", cfg}, _log, _mode.veth ? _mode.veth->broker_ns : "");
   if (_pid < 0) return "fork failed";
