@@ -51,10 +51,12 @@ std::vector<scenario> all_scenarios(bool smoke) {
       open_loop("blazingmq-table", "broadcast 1Q,1P,5C 110k/s", queue_mode::broadcast, 1, 5, 110'000, 1024),
   };
   if (smoke) {
-    // Known broker bug, left out of the CI check until it is fixed: with ten
-    // disk queues on two shards the last window of ACKs sometimes never
-    // arrives (the broker releases them only at shutdown). `run` without
-    // --smoke still runs these scenarios and reports the stall.
+    // Left out of the CI check: ten closed-loop producers on disk queues
+    // saturate this VM's disk (journal writes plus the pre-zeroing of each
+    // new 64 MiB segment); a cache flush (blkdev_issue_flush under the
+    // journal's fdatasync) then takes seconds, and the last window of ACKs
+    // misses the runner's 5 s wait. `run` without --smoke still runs them
+    // and reports what happened.
     std::erase_if(v, [](const scenario& s) { return s.name == "w4-durable" && s.queues > 1; });
     for (auto& s : v) {
       s.seconds = 0.7;

@@ -153,6 +153,20 @@ std::string control_node::render_metrics() {
     }
   };
   per_shard("sluice_shard_sessions", "gauge", "Open client sessions.", "sessions");
+  const auto per_journal = [&](const char* name, const char* type, const char* help, const char* key) {
+    w.family(name, type, help);
+    for (const auto& s : shards) {
+      if (!s.contains("journal")) continue;
+      w.value(name, "shard=\"" + std::to_string(s["index"].get<int>()) + "\"", s["journal"][key].get<double>());
+    }
+  };
+  per_journal("sluice_journal_commits_total", "counter", "Journal group commits (one write + sync each).", "commits");
+  per_journal("sluice_journal_written_bytes_total", "counter", "Bytes written to the journal.", "bytes");
+  per_journal("sluice_journal_backpressure_total", "counter",
+              "Records refused because the journal's buffers were full (the PUT got queue_full).", "backpressure");
+  per_journal("sluice_journal_segments", "gauge", "Journal segment files in use.", "segments");
+  per_journal("sluice_journal_pending_acks", "gauge", "Disk PUTs waiting for their record to be durable.",
+              "acks_pending");
   per_shard("sluice_shard_loop_iterations_total", "counter", "Shard loop iterations.", "loops");
   per_shard("sluice_shard_busy_iterations_total", "counter", "Shard loop iterations that did work.", "busy_loops");
   per_shard("sluice_shard_memory_bytes", "gauge", "Message memory in use.", "memory_bytes");

@@ -110,6 +110,9 @@ json broker_service::stats() const {
               {"confirms", ld(st.confirms)}, {"redirects", ld(st.redirects)}, {"errors", ld(st.errors)},
               {"bad_datagrams", ld(st.bad_datagrams)}, {"loops", ld(st.loops)},
               {"busy_loops", ld(st.busy_loops)}, {"memory_bytes", ld(st.memory_bytes)}};
+    j["journal"] = {{"commits", ld(st.journal_commits)},           {"bytes", ld(st.journal_bytes)},
+                    {"backpressure", ld(st.journal_backpressure)}, {"segments", ld(st.journal_segments)},
+                    {"acks_pending", ld(st.acks_pending)}};
     if (_steering != nullptr) {
       j["af_xdp"] = {{"rx_xsk", ld(st.rx_xsk)},           {"rx_kernel", ld(st.rx_kernel)},
                      {"rx_invalid", ld(st.rx_invalid)},   {"forwarded_out", ld(st.forwarded_out)},
