@@ -57,6 +57,26 @@ std::string queue_labels(const nlohmann::json& q) {
          std::to_string(q["shard"].get<int>()) + "\"";
 }
 
+// One label set of a histogram from per-bucket (not cumulative) counts in
+// nanosecond buckets: cumulative _bucket series with `le` in seconds, then
+// _sum and _count.
+void histogram_series(writer& w, const std::string& name, const std::string& labels, const nlohmann::json& counts,
+                      const nlohmann::json& bounds_ns, const nlohmann::json& sum_ns) {
+  double cum = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    cum += counts[i].get<double>();
+    std::ostringstream le;
+    if (i < bounds_ns.size()) {
+      le << bounds_ns[i].get<double>() / 1e9;
+    } else {
+      le << "+Inf";
+    }
+    w.value((name + "_bucket").c_str(), labels + ",le=\"" + le.str() + "\"", cum);
+  }
+  w.value((name + "_sum").c_str(), labels, sum_ns.get<double>() / 1e9);
+  w.value((name + "_count").c_str(), labels, cum);
+}
+
 }  // namespace
 
 std::string control_node::render_metrics() {
@@ -113,21 +133,7 @@ std::string control_node::render_metrics() {
     for (const auto& q : qs) {
       if (!q.contains("latency")) continue;
       const auto& lat = q["latency"];
-      const auto& counts = lat[which]["counts"];
-      const std::string l = queue_labels(q);
-      double cum = 0;
-      for (std::size_t i = 0; i < counts.size(); ++i) {
-        cum += counts[i].template get<double>();
-        std::ostringstream le;
-        if (i < lat["bounds_ns"].size()) {
-          le << lat["bounds_ns"][i].template get<double>() / 1e9;
-        } else {
-          le << "+Inf";
-        }
-        w.value((base + "_bucket").c_str(), l + ",le=\"" + le.str() + "\"", cum);
-      }
-      w.value((base + "_sum").c_str(), l, lat[which]["sum_ns"].template get<double>() / 1e9);
-      w.value((base + "_count").c_str(), l, cum);
+      histogram_series(w, base, queue_labels(q), lat[which]["counts"], lat["bounds_ns"], lat[which]["sum_ns"]);
     }
   };
   histogram("sluice_queue_publish_ack_latency_seconds",
@@ -165,6 +171,15 @@ std::string control_node::render_metrics() {
   per_journal("sluice_journal_backpressure_total", "counter",
               "Records refused because the journal's buffers were full (the PUT got queue_full).", "backpressure");
   per_journal("sluice_journal_segments", "gauge", "Journal segment files in use.", "segments");
+  w.family("sluice_journal_commit_latency_seconds", "histogram",
+           "Journal group commit latency: write + sync submitted to completed (the fsync latency).");
+  for (const auto& s : shards) {
+    if (!s.contains("journal") || !s["journal"].contains("commit_latency")) continue;
+    const auto& lat = s["journal"]["commit_latency"];
+    histogram_series(w, "sluice_journal_commit_latency_seconds",
+                     "shard=\"" + std::to_string(s["index"].get<int>()) + "\"", lat["counts"], lat["bounds_ns"],
+                     lat["sum_ns"]);
+  }
   per_journal("sluice_journal_pending_acks", "gauge", "Disk PUTs waiting for their record to be durable.",
               "acks_pending");
   per_shard("sluice_shard_loop_iterations_total", "counter", "Shard loop iterations.", "loops");

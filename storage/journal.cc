@@ -181,6 +181,7 @@ void journal::try_issue() noexcept {
     return;  // busy: the next poll() tries again
   }
   h.phase = batch_phase::in_flight;
+  h.submitted_ns = monotonic_now_ns();
   _write_in_flight = true;
   ++_stats.commits;
   _stats.commit_bytes += sz;
@@ -195,6 +196,8 @@ void journal::on_write_done(std::size_t idx, std::int32_t res) noexcept {
     fail(errc_of_res(res));
     return;
   }
+  const time_ns took = monotonic_now_ns() - b.submitted_ns;
+  _stats.commit_latency.record(took > 0 ? static_cast<std::uint64_t>(took) : 0);
   b.phase = batch_phase::free;
   _head = (_head + 1) % _batches.size();
   _durable_seq = b.last;

@@ -34,6 +34,8 @@
 #include <memory>
 #include <vector>
 
+#include "common/clock.h"
+#include "common/latency_buckets.h"
 #include "storage/aligned_buffer.h"
 #include "storage/journal_state.h"
 #include "storage/persistence.h"
@@ -70,6 +72,8 @@ struct journal_stats {
   std::uint64_t segments_removed = 0;
   std::uint64_t compacted_messages = 0;
   std::uint64_t compacted_queues = 0;
+  // Submit → completion of each commit's write + sync (the fsync latency).
+  latency_buckets commit_latency;
 };
 
 class journal {
@@ -135,6 +139,7 @@ class journal {
     seq_no first;
     seq_no last;
     std::uint32_t record_cnt = 0;
+    time_ns submitted_ns = 0;
   };
 
   result<seq_no, errc> append(record& r) noexcept;

@@ -113,6 +113,11 @@ json broker_service::stats() const {
     j["journal"] = {{"commits", ld(st.journal_commits)},           {"bytes", ld(st.journal_bytes)},
                     {"backpressure", ld(st.journal_backpressure)}, {"segments", ld(st.journal_segments)},
                     {"acks_pending", ld(st.acks_pending)}};
+    json lat = json::array();
+    for (const auto& c : st.journal_commit_latency) lat.push_back(ld(c));
+    j["journal"]["commit_latency"] = {{"bounds_ns", latency_buckets::k_bounds_ns},
+                                      {"counts", lat},
+                                      {"sum_ns", ld(st.journal_commit_latency_sum_ns)}};
     if (_steering != nullptr) {
       j["af_xdp"] = {{"rx_xsk", ld(st.rx_xsk)},           {"rx_kernel", ld(st.rx_kernel)},
                      {"rx_invalid", ld(st.rx_invalid)},   {"forwarded_out", ld(st.forwarded_out)},

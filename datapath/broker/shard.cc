@@ -215,6 +215,10 @@ void shard::run() noexcept {
       _stats.journal_backpressure.store(js.backpressure, std::memory_order_relaxed);
       _stats.journal_segments.store(js.segments_created - js.segments_removed, std::memory_order_relaxed);
       _stats.acks_pending.store(proto->acks_pending(), std::memory_order_relaxed);
+      for (std::size_t i = 0; i < js.commit_latency.counts.size(); ++i) {
+        _stats.journal_commit_latency[i].store(js.commit_latency.counts[i], std::memory_order_relaxed);
+      }
+      _stats.journal_commit_latency_sum_ns.store(js.commit_latency.sum_ns, std::memory_order_relaxed);
     }
     _stats.loops.store(loops, std::memory_order_relaxed);
     _stats.busy_loops.store(busy, std::memory_order_relaxed);

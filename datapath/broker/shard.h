@@ -19,12 +19,14 @@
 // belongs to the shard thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "common/latency_buckets.h"
 #include "common/spsc_ring.h"
 #include "datapath/broker/config.h"
 #include "datapath/broker/shard_query.h"
@@ -68,6 +70,9 @@ struct shard_stats {
   std::atomic<std::uint64_t> journal_backpressure{0};
   std::atomic<std::uint64_t> journal_segments{0};
   std::atomic<std::uint64_t> acks_pending{0};
+  // journal commit (write + sync) latency: common/latency_buckets.h counts
+  std::array<std::atomic<std::uint64_t>, latency_buckets::k_bounds_ns.size() + 1> journal_commit_latency{};
+  std::atomic<std::uint64_t> journal_commit_latency_sum_ns{0};
   std::atomic<std::int32_t> cpu{-1};
   std::atomic<std::int32_t> numa_node{-1};
   std::atomic<bool> running{false};

@@ -31,6 +31,7 @@
 #include "tests/support/broker_process.h"
 #include "tests/support/client_helpers.h"
 #include "tests/support/control_process.h"
+#include "tests/support/journal_dir.h"
 
 namespace sluice::testing {
 namespace {
@@ -716,17 +717,40 @@ double in_total(const std::map<std::string, double>& samples) {
   return queue_sample(samples, "sluice_queue_messages_in_total");
 }
 
-class control_metrics : public control_plane {
- protected:
-  static broker_options opts() {
-    broker_options o;
-    o.metrics_listen = "127.0.0.1:" + std::to_string(free_tcp_port());
-    return o;
-  }
-  control_metrics() : control_plane(opts()) {}
+// Made before the broker (a base listed first): its journal directory.
+struct with_journal_dir {
+  journal_dir jdir;
 };
 
+class control_metrics : private with_journal_dir, public control_plane {
+ protected:
+  static broker_options opts(const std::string& jdir) {
+    broker_options o;
+    o.metrics_listen = "127.0.0.1:" + std::to_string(free_tcp_port());
+    o.extra = "[storage]\ndir = \"" + jdir + "\"\n";
+    o.domains = "[[domain]]\nname = \"prio\"\nmode = \"priority\"\n\n"
+                "[[domain]]\nname = \"dq\"\nmode = \"priority\"\nstorage = \"disk\"\n";
+    return o;
+  }
+  control_metrics() : control_plane(opts(jdir.path())) {}
+};
+
+// The sum over shards of a per-shard sample, -1 if there is none.
+double shard_sum(const std::map<std::string, double>& samples, const std::string& name) {
+  double sum = -1;
+  for (const auto& [k, v] : samples) {
+    if (k.rfind(name + "{shard=", 0) == 0 && k.find("le=") == std::string::npos) sum = (sum < 0 ? 0 : sum) + v;
+  }
+  return sum;
+}
+
 TEST_F(control_metrics, metrics_endpoint_serves_valid_prometheus_text) {
+  {
+    traffic d(broker.address(), "dq/metrics");  // a disk queue: journal commits
+    ASSERT_TRUE(eventually([&] { return d.acks() > 500 || d.failed(); })) << d.error();
+    d.stop();
+    EXPECT_FALSE(d.failed()) << d.error();
+  }
   traffic t(broker.address(), "prio/metrics");
   ASSERT_TRUE(eventually([&] { return t.acks() > 2000 || t.failed(); })) << t.error();
   t.stop();
@@ -762,6 +786,15 @@ TEST_F(control_metrics, metrics_endpoint_serves_valid_prometheus_text) {
             queue_sample(samples, "sluice_queue_confirms_total"));
   EXPECT_GT(queue_sample(samples, "sluice_queue_end_to_end_latency_seconds_sum"), 0);
   EXPECT_GE(queue_sample(samples, "sluice_queue_unconfirmed_messages"), 0);
+  // The journal: commits, and one latency observation per commit.
+  EXPECT_GT(shard_sum(samples, "sluice_journal_commits_total"), 0);
+  // (a commit is counted when issued, its latency when it completes)
+  EXPECT_LE(shard_sum(samples, "sluice_journal_commit_latency_seconds_count"),
+            shard_sum(samples, "sluice_journal_commits_total"));
+  EXPECT_GE(shard_sum(samples, "sluice_journal_commit_latency_seconds_count"),
+            shard_sum(samples, "sluice_journal_commits_total") - 2);
+  EXPECT_GT(shard_sum(samples, "sluice_journal_commit_latency_seconds_sum"), 0);
+  EXPECT_GT(shard_sum(samples, "sluice_journal_written_bytes_total"), 0);
   const auto res = http.Get("/metrics");
   ASSERT_TRUE(res);
   EXPECT_NE(res->get_header_value("Content-Type").find("text/plain; version=0.0.4"), std::string::npos);
