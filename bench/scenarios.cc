@@ -51,13 +51,9 @@ std::vector<scenario> all_scenarios(bool smoke) {
       open_loop("blazingmq-table", "broadcast 1Q,1P,5C 110k/s", queue_mode::broadcast, 1, 5, 110'000, 1024),
   };
   if (smoke) {
-    // Left out of the CI check: ten closed-loop producers on disk queues
-    // saturate this VM's disk (journal writes plus the pre-zeroing of each
-    // new 64 MiB segment); a cache flush (blkdev_issue_flush under the
-    // journal's fdatasync) then takes seconds, and the last window of ACKs
-    // misses the runner's 5 s wait. `run` without --smoke still runs them
-    // and reports what happened.
-    std::erase_if(v, [](const scenario& s) { return s.name == "w4-durable" && s.queues > 1; });
+    // Every scenario runs, the 10-queue durable ones included: they once
+    // stalled for seconds (shards spun on the CPU the dio completion worker
+    // needed; storage/README.md) and this check is what catches it again.
     for (auto& s : v) {
       s.seconds = 0.7;
       s.warmup = 0.2;

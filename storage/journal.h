@@ -123,6 +123,13 @@ class journal {
   epoch_no epoch() const noexcept { return _state.epoch(); }
   bool failed() const noexcept { return _failed; }
   bool idle() const noexcept;  // nothing appended that is not yet durable, no I/O in flight
+  // Records wait for a commit() that no completion will trigger (no write is
+  // in flight): the caller must keep calling commit()/poll() rather than
+  // sleep. Everything else the journal waits for ends in a completion.
+  bool commit_pending() const noexcept {
+    return !_write_in_flight && !_failed && _fill != SIZE_MAX && _batches[_fill].record_cnt > 0;
+  }
+  int completion_fd() const noexcept { return _p.completion_fd(); }
   const journal_state& state() const noexcept { return _state; }
   const journal_stats& stats() const noexcept { return _stats; }
   std::size_t segment_cnt() const noexcept { return _state.segments().size(); }

@@ -81,6 +81,10 @@ class persistence {
   virtual std::size_t wait(std::span<io_completion> out) = 0;
   // Operations submitted and not yet returned by poll()/wait().
   virtual std::size_t in_flight() const noexcept = 0;
+  // A descriptor that polls readable when poll() has completions to return,
+  // so an idle shard can sleep in ppoll() instead of spinning on the CPU the
+  // kernel needs to finish its I/O; -1 if the implementation has none.
+  virtual int completion_fd() const noexcept { return -1; }
 };
 
 // Asserts the O_DIRECT rules on one I/O.

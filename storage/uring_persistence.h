@@ -64,6 +64,7 @@ class uring_persistence final : public persistence {
   std::size_t poll(std::span<io_completion> out) noexcept override;
   std::size_t wait(std::span<io_completion> out) override;
   std::size_t in_flight() const noexcept override { return _ops_in_flight; }
+  int completion_fd() const noexcept override { return _ring.ring_fd; }
 
  private:
   enum class op_kind : std::uint8_t { free, write, read, create, remove };

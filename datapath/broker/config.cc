@@ -346,6 +346,8 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
   stor.choice("sync", sg.sync, {std::pair{"dsync", journal_sync::dsync}, std::pair{"fdatasync", journal_sync::fdatasync}});
   stor.boolean("salvage", sg.salvage);
   stor.integer("unacked_puts_max", sg.unacked_puts_max, 64, 1 << 22);
+  stor.integer("compact_after_segments", sg.compact_after_segments, 2, 1 << 20);
+  stor.integer("compact_live_pct", sg.compact_live_pct, 0, 100);
   stor.finish();
 
   section debug(source, table_of("debug"), "debug.", err);
@@ -504,6 +506,9 @@ std::string config_help() {
     salvage = false             start even if recovery finds corrupt records in the middle of the journal
                                 (they are reported and lost); false: refuse to start (exit code 3)
     unacked_puts_max = 65536    per shard: disk PUTs waiting for durability; more get queue_full
+    compact_after_segments = 4  retention: past this many segments per shard, the oldest one's live
+                                messages are copied forward (2-1048576) ...
+    compact_live_pct = 50       ... when at most this % of it is live (0-100; 0 = only empty segments go)
   [debug]
     alloc_guard = "off"         "off", "count" or "abort" on heap allocation in the shard loop
   [[domain]]                    one table per domain; queues "NAME/queue" are created on first open

@@ -80,6 +80,10 @@ struct storage_config {
   journal_sync sync = journal_sync::fdatasync;
   bool salvage = false;                   // start past corrupt middle records (they are lost)
   std::uint32_t unacked_puts_max = 65536; // per shard: PUTs waiting for their record to be durable
+  // Retention: past this many segments, the oldest one's live records are
+  // copied forward (compaction) when at most compact_live_pct % of it is live.
+  std::uint32_t compact_after_segments = 4;
+  std::uint32_t compact_live_pct = 50;
 };
 
 enum class membership_kind : std::uint8_t { static_single, etcd };

@@ -71,11 +71,16 @@ TEST(broker_config, storage_section) {
   EXPECT_NE(error_of("[storage]\nsegment_mb=1\n[[domain]]\nname=\"a\"\n").find("storage.segment_mb"), std::string::npos);
   EXPECT_NE(error_of("[storage]\nsync=\"never\"\n[[domain]]\nname=\"a\"\n").find("storage.sync"), std::string::npos);
   EXPECT_NE(error_of("[storage]\nsalvge=true\n[[domain]]\nname=\"a\"\n").find("unknown setting"), std::string::npos);
+  EXPECT_NE(error_of("[storage]\ncompact_live_pct=101\n[[domain]]\nname=\"a\"\n").find("storage.compact_live_pct"),
+            std::string::npos);
+  EXPECT_NE(error_of("[storage]\ncompact_after_segments=1\n[[domain]]\nname=\"a\"\n").find("storage.compact_after"),
+            std::string::npos);
   EXPECT_NE(error_of("[storage]\ndir=\"\"\n[[domain]]\nname=\"d\"\nstorage=\"disk\"\n").find("storage.dir"),
             std::string::npos);
   std::string err;
   const auto cfg = parse_config("[storage]\ndir=\"/x/j\"\nsegment_mb=8\ngroup_commit_us=200\nsync=\"fdatasync\"\n"
-                                "salvage=true\n[[domain]]\nname=\"d\"\nstorage=\"disk\"\n",
+                                "salvage=true\ncompact_after_segments=6\ncompact_live_pct=30\n"
+                                "[[domain]]\nname=\"d\"\nstorage=\"disk\"\n",
                                 "t", err);
   ASSERT_TRUE(cfg) << err;
   EXPECT_TRUE(cfg->has_disk_domains());
@@ -84,6 +89,8 @@ TEST(broker_config, storage_section) {
   EXPECT_EQ(cfg->storage.group_commit_ns, 200 * k_ns_per_us);
   EXPECT_EQ(cfg->storage.sync, journal_sync::fdatasync);
   EXPECT_TRUE(cfg->storage.salvage);
+  EXPECT_EQ(cfg->storage.compact_after_segments, 6u);
+  EXPECT_EQ(cfg->storage.compact_live_pct, 30u);
   // A directory below a regular file can never be created.
   broker_config bad = *cfg;
   bad.storage.dir = "/proc/self/status/journal";

@@ -184,6 +184,7 @@ void shard::run() noexcept {
     }
     proto->engine().set_durability(jr.get());
     proto->set_journal(jr.get());
+    _port->set_wake_fd(jr->completion_fd());  // a disk completion ends an idle wait
   }
   _phase.store(1, std::memory_order_release);
   int go = 0;
@@ -213,7 +214,7 @@ void shard::run() noexcept {
       _stats.journal_commits.store(js.commits, std::memory_order_relaxed);
       _stats.journal_bytes.store(js.commit_bytes, std::memory_order_relaxed);
       _stats.journal_backpressure.store(js.backpressure, std::memory_order_relaxed);
-      _stats.journal_segments.store(js.segments_created - js.segments_removed, std::memory_order_relaxed);
+      _stats.journal_segments.store(jr->segment_cnt(), std::memory_order_relaxed);
       _stats.acks_pending.store(proto->acks_pending(), std::memory_order_relaxed);
       for (std::size_t i = 0; i < js.commit_latency.counts.size(); ++i) {
         _stats.journal_commit_latency[i].store(js.commit_latency.counts[i], std::memory_order_relaxed);
@@ -241,7 +242,7 @@ void shard::run() noexcept {
       // Group commit: this iteration's records go out in one write; the
       // completions of earlier writes release their PUTs' ACKs.
       if (jr->tick(now) != 0) work = 1;
-      if (jr->busy()) last_work = now;  // a commit in flight: keep spinning for its completion
+      if (jr->commit_pending()) last_work = now;  // records wait for this loop's commit: keep going
     }
     if (auto cmd = _commands.pop(); cmd && *cmd == shard_command::stop && !stopping) {
       stopping = true;
@@ -276,6 +277,7 @@ void shard::run() noexcept {
     jr->detach();
   }
   ep.reset();
+  _port->set_wake_fd(-1);
   jr.reset();
   proto.reset();
 }

@@ -175,6 +175,8 @@ bool shard_journal::recover(queue::engine& e, std::string& err) noexcept {
     jc.batch_cnt = std::max<std::size_t>(4, _cfg.storage.buffer_sz / jc.batch_sz);
     jc.commit_sz_budget = _cfg.storage.group_commit_sz;
     jc.live_messages_max = _cfg.max_message_slots;
+    jc.segments_soft_max = _cfg.storage.compact_after_segments;
+    jc.compact_live_max = _cfg.storage.compact_live_pct / 100.0;
     _journal = std::make_unique<storage::journal>(*_persistence, jc, *this, std::move(st));
     if (const auto s = _journal->start(last, resume); !s) {
       err = who + ": cannot start the journal (" + storage::to_string(s.error()) + ")";

@@ -65,8 +65,15 @@ class shard_journal final : public queue::durability_hook, public storage::journ
   // Once per loop iteration: commit (subject to storage.group_commit_us)
   // and reap completions. Returns the completions handled.
   std::size_t tick(time_ns now) noexcept;
-  // Appended but not yet durable, or I/O in flight: the loop must not sleep.
+  // Appended but not yet durable, or I/O in flight.
   bool busy() const noexcept { return _journal && !_journal->idle(); }
+  // Records wait for a commit this loop must issue: it must not sleep. I/O
+  // in flight is not a reason to spin: its completion wakes the loop through
+  // completion_fd(), and spinning on the shard's CPU starves the kernel
+  // workers that finish the I/O (the dio completion kworker is bound to that
+  // CPU; the 10-queue durable stall of issue 5).
+  bool commit_pending() const noexcept { return _journal && _journal->commit_pending(); }
+  int completion_fd() const noexcept { return _journal ? _journal->completion_fd() : -1; }
   // Waits (blocking, bounded) until everything appended is durable or failed:
   // at shutdown, so the last PUTs get their ACKs.
   void drain(time_ns timeout_ns) noexcept;
@@ -78,6 +85,8 @@ class shard_journal final : public queue::durability_hook, public storage::journ
   bool failed() const noexcept { return _journal && _journal->failed(); }
   const journal_counters& counters() const noexcept { return _ctr; }
   const storage::journal_stats* stats() const noexcept { return _journal ? &_journal->stats() : nullptr; }
+  // Segment files the journal holds now (recovered ones included).
+  std::size_t segment_cnt() const noexcept { return _journal ? _journal->segment_cnt() : 0; }
 
   // durability_hook
   wire::status queue_created(std::string_view uri, std::uint16_t app_cnt, std::uint32_t& durable_id) noexcept override;

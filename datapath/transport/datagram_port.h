@@ -37,11 +37,19 @@ class datagram_port {
   // anyway, and the session layer retransmits. Data is copied before return.
   virtual std::size_t send(std::span<const tx_datagram> in) noexcept = 0;
 
-  // Blocks until a datagram may be readable or `timeout` passes (adaptive
-  // idle). May return early. A port that cannot block returns at once.
+  // Blocks until a datagram may be readable, the wake fd (if set) polls
+  // readable, or `timeout` passes (adaptive idle). May return early. A port
+  // that cannot block returns at once.
   virtual void wait(time_ns timeout) noexcept = 0;
 
   virtual net_addr local_addr() const noexcept = 0;
+
+  // One more descriptor whose readability ends wait(): the shard's journal
+  // ring, so a disk completion wakes a sleeping shard. -1 clears it.
+  void set_wake_fd(int fd) noexcept { _wake_fd = fd; }
+
+ protected:
+  int _wake_fd = -1;
 };
 
 }  // namespace sluice::transport

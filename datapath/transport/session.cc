@@ -239,6 +239,7 @@ void session::on_cum_ack(std::uint32_t ack) noexcept {
     release_slot(s);
   }
   _snd_una = ack;
+  _rto_expiries = 0;  // the peer is taking frames: whatever timed out before is not a dead peer
   if (sample >= 0) {
     rtt_sample(sample);
   } else if (_have_rtt) {
@@ -269,6 +270,7 @@ void session::on_sack(const wire::ranges_view& r) noexcept {
       _pool.give(s.chunk);
       s.chunk = chunk_pool::k_none;
       s.acked = true;
+      _rto_expiries = 0;
     }
   }
 }
@@ -452,12 +454,13 @@ void session::on_timer() noexcept {
   if (_snd_una != _snd_tx) {
     const tx_slot& oldest = txs(_snd_una);
     if (now - oldest.last_tx_ns >= _rto) {
+      // The limit counts expiries in a row with no frame newly acknowledged
+      // (cumulatively or by SACK), not per frame: an overloaded receiver that
+      // acknowledges slowly, or NAKs one frame many times, is alive (§4.6).
+      if (++_rto_expiries > _cfg.retransmit_max) return fail(wire::status::retransmit_limit);
       for (std::uint32_t seq = _snd_una; seq != _snd_tx; ++seq) {
         tx_slot& s = txs(seq);
         if (s.acked || s.need_rtx || now - s.last_tx_ns < _rto) continue;
-        // Only timeouts count towards the limit: a peer that NAKs is alive,
-        // and under overload a frame may be asked for many times.
-        if (++s.rto_cnt > _cfg.retransmit_max) return fail(wire::status::retransmit_limit);
         mark_rtx(s);
         ++_ctr.retransmits_timer;
       }

@@ -170,7 +170,6 @@ class session {
     std::uint32_t chunk = chunk_pool::k_none;
     std::uint16_t len = 0;    // encoded frame (header + body) bytes in chunk
     std::uint16_t tx_cnt = 0; // transmissions so far; 0 = not yet sent
-    std::uint16_t rto_cnt = 0; // retransmission timeouts (NAK-asked resends don't count)
     bool acked = false;       // SACKed (cumulatively acked slots are cleared)
     bool need_rtx = false;    // marked for retransmission by NAK or timer
     time_ns last_tx_ns = 0;
@@ -227,6 +226,7 @@ class session {
   std::uint32_t _snd_tx = 0;
   std::uint32_t _snd_nxt = 0;
   std::uint32_t _rtx_cnt = 0;        // slots with need_rtx set
+  std::uint32_t _rto_expiries = 0;   // timer expiries since an ack last covered a new frame
   bool _blocked = false;             // send() said would_block: owe on_writable
 
   // receive side

@@ -20,7 +20,7 @@ struct session_config {
   time_ns rto_initial_ns = 20 * k_ns_per_ms;
   time_ns rto_min_ns = 1 * k_ns_per_ms;
   time_ns rto_max_ns = 1 * k_ns_per_s;
-  std::uint16_t retransmit_max = 40;  // retransmission timeouts per frame, then the session fails
+  std::uint16_t retransmit_max = 40;  // retransmission timeouts in a row with no frame acknowledged: the session fails
   time_ns keepalive_ns = 1 * k_ns_per_s;   // PING after this long with nothing sent
   time_ns idle_timeout_ns = 10 * k_ns_per_s; // close after this long with nothing heard
   time_ns connect_interval_ns = 100 * k_ns_per_ms;  // first CONNECT retransmission

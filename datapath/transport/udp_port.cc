@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -127,9 +128,9 @@ std::size_t udp_port::send(std::span<const tx_datagram> in) noexcept {
 
 void udp_port::wait(time_ns timeout) noexcept {
   if (timeout <= 0) return;
-  ::pollfd p{_fd, POLLIN, 0};
+  std::array<::pollfd, 2> p{::pollfd{_fd, POLLIN, 0}, ::pollfd{_wake_fd, POLLIN, 0}};
   const ::timespec ts{static_cast<time_t>(timeout / k_ns_per_s), static_cast<long>(timeout % k_ns_per_s)};
-  ::ppoll(&p, 1, &ts, nullptr);
+  ::ppoll(p.data(), _wake_fd >= 0 ? 2 : 1, &ts, nullptr);
 }
 
 }  // namespace sluice::transport

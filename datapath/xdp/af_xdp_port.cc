@@ -373,10 +373,11 @@ void af_xdp_port::wait(time_ns timeout) noexcept {
     reap_completions();
     kick_tx();
   }
-  std::array<pollfd, 3> fds{};
+  std::array<pollfd, 4> fds{};
   nfds_t cnt = 0;
   fds[cnt++] = pollfd{_fd, POLLIN, 0};
   fds[cnt++] = pollfd{_kernel->fd(), POLLIN, 0};
+  if (_wake_fd >= 0) fds[cnt++] = pollfd{_wake_fd, POLLIN, 0};
   if (_link) {
     _link->clear_wake();
     // A datagram forwarded before the clear left no wake-up behind: look.

@@ -1,13 +1,15 @@
 // Disk domains through the real broker: ACKed messages survive SIGTERM and
 // SIGKILL, confirmed ones are not redelivered, fan-out app state survives a
 // restart, a torn final record is truncated and logged, a corrupt middle
-// record stops the broker (unless salvaging), a journal that runs out of
+// record stops the broker (unless salvaging), disk use stays bounded by the
+// live data under a steady load (retention and compaction), a journal that runs out of
 // space NACKs and refuses disk PUTs, and a journal directory that cannot be
 // created is a clear config error.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -193,6 +195,87 @@ TEST(broker_disk, memory_domain_beside_disk_domains_is_not_journaled) {
   ASSERT_TRUE(broker.start()) << broker.error();
   EXPECT_EQ(consume_all(broker.address(), "mem/q", {}, 0.3).size(), 0u) << "memory domains keep nothing";
   EXPECT_NE(broker.output().find("recovered 0 records"), std::string::npos) << broker.output();
+  EXPECT_EQ(broker.stop(), 0);
+}
+
+// Retention through the broker: a steady produce/confirm flow writes ten
+// times the segment size while ten never-consumed messages pin the first
+// segment. Confirmed segments are deleted, the pinned one is compacted away
+// (its messages copied forward), and the segment files stay few throughout.
+TEST(broker_disk, disk_use_stays_bounded_under_steady_produce_confirm_load) {
+  journal_dir dir;
+  broker_options o = disk_broker(dir.path(), "compact_after_segments = 3\ncompact_live_pct = 50\n", 1);
+  o.extra.replace(o.extra.find("segment_mb = 8"), 14, "segment_mb = 4");
+  o.stats_interval_s = 1;
+  broker_process broker(o);
+  ASSERT_TRUE(broker.start()) << broker.error();
+  constexpr int k_total = 80'000;  // x ~1.1 KiB of records: about 22 segments of 4 MiB
+  std::size_t max_segments = 0;
+  int acked = 0;
+  int failed = 0;
+  std::size_t confirmed = 0;
+  {
+    auto p = connect_client(broker.address());
+    ASSERT_TRUE(p);
+    auto pin = *p->open_queue("dq/pinned", writer());
+    ASSERT_EQ(produce(*p, pin, "pin-", 0, 10, false).size(), 10u);
+    auto c = connect_client(broker.address());
+    ASSERT_TRUE(c);
+    c->on_message([&](const client::message& m) {
+      ++confirmed;
+      EXPECT_TRUE(c->confirm(m.queue, m.guid).ok());
+    });
+    ASSERT_TRUE(c->open_queue("dq/flow", reader(1024)).ok());
+    auto w = *p->open_queue("dq/flow", writer());
+    const std::string body(1000, 'x');
+    int sent = 0;
+    time_ns next_look = 0;
+    int last_progress = 0;
+    time_ns last_progress_ns = monotonic_now_ns();
+    const time_ns deadline = monotonic_now_ns() + 90 * k_ns_per_s;
+    while ((acked + failed < k_total || confirmed < static_cast<std::size_t>(acked)) && monotonic_now_ns() < deadline) {
+      while (sent < k_total) {
+        const auto r = p->post(w, wire::as_bytes(body), {}, [&](const client::ack& a) {
+          (a.status == wire::status::ok ? acked : failed) += 1;
+        });
+        if (!r.ok()) break;  // window full: poll first
+        ++sent;
+      }
+      p->poll(0);
+      c->poll(0);
+      if (const time_ns now = monotonic_now_ns(); now >= next_look) {
+        next_look = now + 20 * k_ns_per_ms;
+        max_segments = std::max(max_segments, dir.segments(0).size());
+        if (acked + failed + static_cast<int>(confirmed) != last_progress) {
+          last_progress = acked + failed + static_cast<int>(confirmed);
+          last_progress_ns = now;
+        } else if (now - last_progress_ns > 5 * k_ns_per_s) {
+          ADD_FAILURE() << "no progress for 5 s: sent " << sent << " acked " << acked << " failed " << failed
+                        << " confirmed " << confirmed << "; producer connected " << p->connected()
+                        << ", consumer connected " << c->connected();
+          break;
+        }
+      }
+    }
+    max_segments = std::max(max_segments, dir.segments(0).size());
+  }
+  EXPECT_EQ(acked, k_total) << "failed " << failed << ", confirmed " << confirmed;
+  EXPECT_EQ(confirmed, static_cast<std::size_t>(acked)) << broker.output();
+  // Ten times the segment size went through; at most the soft limit, the
+  // segment being written, the next one (created ahead) and one being
+  // compacted or deleted were on disk at any time.
+  std::fprintf(stderr, "segment files at most %zu\n", max_segments);
+  EXPECT_LE(max_segments, 8u) << "disk use follows history, not live data";
+  const auto left = dir.segments(0);
+  ASSERT_FALSE(left.empty());
+  EXPECT_NE(std::filesystem::path(left.front()).filename(), "0000000000000001.sjl")
+      << "the pinned first segment was compacted away";
+  EXPECT_EQ(broker.stop(), 0);
+  ASSERT_TRUE(broker.start()) << broker.error();
+  const auto pinned = consume_all(broker.address(), "dq/pinned");
+  ASSERT_EQ(pinned.size(), 10u) << "compaction kept the live messages\n" << broker.output();
+  for (std::size_t i = 0; i < pinned.size(); ++i) EXPECT_EQ(pinned[i].payload, "pin-" + std::to_string(i));
+  EXPECT_EQ(consume_all(broker.address(), "dq/flow", {}, 0.3).size(), 0u) << "every flow message was confirmed";
   EXPECT_EQ(broker.stop(), 0);
 }
 
