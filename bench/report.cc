@@ -384,6 +384,17 @@ void write_report(const report_data& rep, const std::string& dir) {
     md += "| " + id + " | " + (u ? rate(u->delivered_per_s) : "–") + " | " + (x ? rate(x->delivered_per_s) : "–") +
           " | " + (u && x ? ratio(x->delivered_per_s, u->delivered_per_s) : "–") + " | " + pl(u) + " | " + pl(x) + " |\n";
   }
+  if (rep.disk_floor.write_sync.count() > 0 || !rep.disk_floor.error.empty()) {
+    const histogram& f = rep.disk_floor.write_sync;
+    md += "\n## The disk's floor (w4-durable)\n\nOne 4 KiB O_DIRECT write followed by fdatasync, on the file system "
+          "the brokers' journals used, in this run after the Sluice modes: ";
+    md += rep.disk_floor.error.empty()
+              ? fmt("%" PRIu64 " samples, p50 %s µs, p99 %s µs, p99.9 %s µs, max %s µs. A durable ACK cannot come "
+                    "sooner than this; Sluice's group commit shares one such write among every PUT of a loop "
+                    "iteration.\n",
+                    f.count(), lat(f, 0.5).c_str(), lat(f, 0.99).c_str(), lat(f, 0.999).c_str(), lat(f, 1).c_str())
+              : "not measured: " + rep.disk_floor.error + "\n";
+  }
   if (!rep.disk_refusal.empty()) {
     md += "\n## w4-durable\n\nSluice skipped w4: the broker refuses disk domains in this build: `" + rep.disk_refusal +
           "`. The peers' durable figures are in the table above for when it lands.\n";

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <string>
+
+#include "bench/disk_floor.h"
 #include <vector>
 
 #include "bench/harness.h"
@@ -22,6 +24,7 @@ struct report_data {
   std::vector<run_result> results;
   std::string disk_refusal;  // why Sluice skipped w4 ("" if it ran)
   std::string af_xdp_note;
+  disk_floor_result disk_floor;  // measured when w4 ran (count 0 otherwise)
 };
 
 std::string utc_now();

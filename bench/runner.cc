@@ -126,6 +126,11 @@ int run_runner(const runner_options& o) {
     sys.stop();
   }
   veth.reset();
+  const bool any_durable = std::any_of(scenarios.begin(), scenarios.end(), [](const scenario& s) { return s.durable; });
+  if (any_durable && !o.smoke && !stop_requested()) {
+    std::fprintf(stderr, "sluice-bench: disk floor: 4 KiB O_DIRECT write + fdatasync, 500 times\n");
+    rep.disk_floor = measure_disk_floor(500);
+  }
   for (const auto& p : peers) {
     if (stop_requested()) break;
     if (p == "udp-floor") {

@@ -100,6 +100,7 @@ void compactor::process() noexcept {
       if (m != nullptr && m->segment == _segment && m->offset == pos) {
         record copy = r.value();
         copy.body.message.confirmed_mask = m->confirmed_mask;
+        copy.body.message.delivery_cnt = m->delivery_cnt;
         if (!_j.append(copy).ok()) break;  // backpressure: resume from this record
         ++_j._stats.compacted_messages;
       }

@@ -101,6 +101,10 @@ class journal {
   result<seq_no, errc> append_confirm(queue_id q, const message_id& id, std::uint16_t app_idx);
   result<seq_no, errc> append_delete(queue_id q, const message_id& id, std::uint32_t reason);
   result<seq_no, errc> append_purge(queue_id q, std::uint16_t app_idx);  // k_all_apps: all
+  // Message pushed for the delivery_cnt-th time (>= 1; the broker journals
+  // redeliveries only). Rides later commits; unknown_message if not live.
+  result<seq_no, errc> append_delivered(queue_id q, const message_id& id, std::uint16_t app_idx,
+                                        std::uint16_t delivery_cnt);
   // Raises the epoch (new_epoch > epoch()). Errors: epoch_out_of_order.
   result<seq_no, errc> append_epoch(epoch_no new_epoch);
 
@@ -130,6 +134,10 @@ class journal {
     return !_write_in_flight && !_failed && _fill != SIZE_MAX && _batches[_fill].record_cnt > 0;
   }
   int completion_fd() const noexcept { return _p.completion_fd(); }
+  // When the write in flight was submitted; 0 if none is.
+  time_ns write_submitted_ns() const noexcept {
+    return _write_in_flight ? _batches[_head].submitted_ns : 0;
+  }
   const journal_state& state() const noexcept { return _state; }
   const journal_stats& stats() const noexcept { return _stats; }
   std::size_t segment_cnt() const noexcept { return _state.segments().size(); }

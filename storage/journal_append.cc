@@ -74,6 +74,18 @@ result<seq_no, errc> journal::append_purge(queue_id q, std::uint16_t app_idx) {
   return append(r);
 }
 
+result<seq_no, errc> journal::append_delivered(queue_id q, const message_id& id, std::uint16_t app_idx,
+                                               std::uint16_t delivery_cnt) {
+  const live_message* m = _state.find_message(q, id);
+  if (m == nullptr) return unexpected{errc::unknown_message};
+  if (app_idx >= m->app_cnt || delivery_cnt == 0) return unexpected{errc::bad_field};
+  record r;
+  r.kind = record_kind::delivered;
+  r.body.delivered = delivered_body{q.value(), app_idx, delivery_cnt, {}};
+  set_id(r.body.delivered.id, id);
+  return append(r);
+}
+
 result<seq_no, errc> journal::append_epoch(epoch_no new_epoch) {
   if (new_epoch <= _state.epoch()) return unexpected{errc::epoch_out_of_order};
   record r;

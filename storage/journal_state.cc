@@ -1,5 +1,7 @@
 #include "storage/journal_state.h"
 
+#include <algorithm>
+
 namespace sluice::storage {
 
 void journal_state::add_segment(segment_id s) {
@@ -119,6 +121,7 @@ status<errc> journal_state::apply(const record& r, segment_id segment, std::uint
         ++q.live_cnt;
       }
       m->confirmed_mask |= b.confirmed_mask;
+      m->delivery_cnt = std::max(m->delivery_cnt, b.delivery_cnt);
       m->origin_seq = seq_no{b.origin_seq};
       m->segment = segment;
       m->offset = offset;
@@ -160,6 +163,17 @@ status<errc> journal_state::apply(const record& r, segment_id segment, std::uint
       return {};
     }
     case record_kind::epoch: return {};
+    case record_kind::delivered: {
+      const auto& b = r.body.delivered;
+      live_message* m = _messages.find(queue_id{b.queue}, id_of(b.id));
+      if (m == nullptr) {
+        ++_stale_cnt;
+        return {};
+      }
+      if (b.app_idx >= m->app_cnt) return unexpected{errc::inconsistent};
+      m->delivery_cnt = std::max(m->delivery_cnt, b.delivery_cnt);
+      return {};
+    }
   }
   return unexpected{errc::inconsistent};
 }

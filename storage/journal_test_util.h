@@ -45,11 +45,12 @@ struct collected : recovery_visitor {
     message_id id;
     std::uint64_t mask;
     std::string payload;
+    std::uint16_t delivery_cnt;
   };
   std::vector<msg> msgs;
   void on_message(const recovered_message& m) override {
     msgs.push_back({m.queue, m.id, m.confirmed_mask,
-                    std::string(reinterpret_cast<const char*>(m.payload.data()), m.payload.size())});
+                    std::string(reinterpret_cast<const char*>(m.payload.data()), m.payload.size()), m.delivery_cnt});
   }
 };
 

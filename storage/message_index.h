@@ -27,6 +27,7 @@ struct live_message {
   segment_id segment;    // where the message record is now
   std::uint64_t offset = 0;
   std::uint32_t length = 0;  // padded bytes on disk
+  std::uint16_t delivery_cnt = 0;  // largest journaled push count (0: never redelivered)
 };
 
 class message_index {

@@ -11,7 +11,7 @@ namespace {
 static_assert(std::endian::native == std::endian::little,
               "journal layouts are little-endian and copied with memcpy");
 
-bool known_kind(std::uint8_t k) noexcept { return k >= 1 && k <= 7; }
+bool known_kind(std::uint8_t k) noexcept { return k >= 1 && k < k_record_kind_cnt; }
 
 // Variable-part sizes the fixed body declares.
 void declared_parts(const record& r, std::size_t& p1, std::size_t& p2) noexcept {
@@ -34,7 +34,7 @@ bool fields_valid(const record& r) noexcept {
              b.queue_created.app_cnt <= k_app_cnt_max;
     case record_kind::queue_deleted: return b.queue_deleted.reserved0 == 0;
     case record_kind::message:
-      return b.message.reserved0 == 0 && b.message.app_cnt >= 1 && b.message.app_cnt <= k_app_cnt_max &&
+      return b.message.app_cnt >= 1 && b.message.app_cnt <= k_app_cnt_max &&
              (b.message.confirmed_mask & ~full_mask(b.message.app_cnt)) == 0 &&
              b.message.confirmed_mask != full_mask(b.message.app_cnt);
     case record_kind::confirm:
@@ -44,6 +44,7 @@ bool fields_valid(const record& r) noexcept {
     case record_kind::purge:
       return b.purge.reserved0 == 0 && (b.purge.app_idx < k_app_cnt_max || b.purge.app_idx == k_all_apps);
     case record_kind::epoch: return b.epoch.previous_epoch < r.epoch.value();
+    case record_kind::delivered: return b.delivered.app_idx < k_app_cnt_max && b.delivered.delivery_cnt >= 1;
   }
   return false;
 }
@@ -162,6 +163,7 @@ const char* to_string(record_kind k) noexcept {
     case record_kind::del: return "delete";
     case record_kind::purge: return "purge";
     case record_kind::epoch: return "epoch";
+    case record_kind::delivered: return "delivered";
   }
   return "unknown";
 }

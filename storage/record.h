@@ -39,6 +39,7 @@ struct record {
     delete_body del;
     purge_body purge;
     epoch_body epoch;
+    delivered_body delivered;
     std::uint8_t raw[sizeof(message_body)];
   } body{};
   // queue_created: name, config. message: properties, payload. Others: empty.

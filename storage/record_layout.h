@@ -30,8 +30,9 @@ enum class record_kind : std::uint8_t {
   del = 5,  // "delete": a message removed without a confirm (expiry, reject)
   purge = 6,
   epoch = 7,
+  delivered = 8,  // a message was pushed again (its delivery count), for redelivery limits across restarts
 };
-inline constexpr std::size_t k_record_kind_cnt = 8;  // index by the kind's value; 0 unused
+inline constexpr std::size_t k_record_kind_cnt = 9;  // index by the kind's value; 0 unused
 
 struct record_header {
   std::uint32_t crc;
@@ -73,7 +74,7 @@ static_assert(sizeof(queue_deleted_body) == 8);
 struct message_body {
   std::uint32_t queue;
   std::uint16_t app_cnt;          // apps that must confirm, 1..64
-  std::uint16_t reserved0;
+  std::uint16_t delivery_cnt;     // pushes so far, as journaled (non-zero only when compacted)
   std::uint64_t confirmed_mask;   // apps already confirmed (non-zero only when compacted)
   std::uint64_t origin_seq;       // seq of the first append; kept when compaction copies it
   std::uint8_t id[16];
@@ -116,6 +117,19 @@ struct purge_body {
 };
 static_assert(sizeof(purge_body) == 8);
 
+// Journaled when a message is pushed for the second time or later (the first
+// push is implied by recovery's "may have been seen"). The largest count of a
+// live message wins; compaction carries it in message_body::delivery_cnt.
+struct delivered_body {
+  std::uint32_t queue;
+  std::uint16_t app_idx;
+  std::uint16_t delivery_cnt;  // >= 1
+  std::uint8_t id[16];
+};
+static_assert(sizeof(delivered_body) == 24);
+static_assert(offsetof(delivered_body, delivery_cnt) == 6);
+static_assert(offsetof(delivered_body, id) == 8);
+
 // The header's epoch is the new epoch; it must exceed previous_epoch.
 struct epoch_body {
   std::uint64_t previous_epoch;
@@ -132,6 +146,7 @@ constexpr std::size_t fixed_body_sz(record_kind k) noexcept {
     case record_kind::del: return sizeof(delete_body);
     case record_kind::purge: return sizeof(purge_body);
     case record_kind::epoch: return sizeof(epoch_body);
+    case record_kind::delivered: return sizeof(delivered_body);
   }
   return 0;
 }

@@ -167,6 +167,15 @@ TEST(record, round_trip_every_kind) {
   pg.body.purge = purge_body{4, k_all_apps, 0};
   rs.push_back(pg);
   rs.push_back(test::epoch_rec(9, 1, 2));
+  record dv = qd;
+  dv.kind = record_kind::delivered;
+  dv.body.delivered = delivered_body{4, 2, 7, {}};
+  set_id(dv.body.delivered.id, test::make_id(77));
+  rs.push_back(dv);
+  record compacted = test::message_rec(11, 4, 79, "", "x", 3);
+  compacted.body.message.delivery_cnt = 5;  // a compacted copy carries the count
+  rs.push_back(compacted);
+  ASSERT_EQ(rs.size(), k_record_kind_cnt + 1) << "every kind, a second plain message and a compacted one";
 
   for (const record& r : rs) {
     const auto buf = encode(r);

@@ -72,6 +72,7 @@ struct recovered_message {
   std::uint16_t app_cnt = 1;
   std::uint64_t confirmed_mask = 0;  // apps that must not get it again
   seq_no origin_seq;                 // order of the original PUTs
+  std::uint16_t delivery_cnt = 0;    // largest journaled push count (redeliveries); 0 if none
   bytes properties;
   bytes payload;
 };

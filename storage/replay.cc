@@ -45,8 +45,8 @@ status<errc> replay_live(persistence& p, const journal_state& state, recovery_vi
     const auto& b = r->body.message;
     const live_message* m = const_cast<journal_state&>(state).find_message(queue_id{b.queue}, id_of(b.id));
     if (m == nullptr || m->segment != w.segment || m->offset != w.offset) return unexpected{errc::inconsistent};
-    v.on_message(recovered_message{m->queue, m->id, m->app_cnt, m->confirmed_mask, m->origin_seq, r->part1,
-                                   r->part2});
+    v.on_message(recovered_message{m->queue, m->id, m->app_cnt, m->confirmed_mask, m->origin_seq, m->delivery_cnt,
+                                   r->part1, r->part2});
   }
   return {};
 }

@@ -112,9 +112,15 @@ TEST(retention, compaction_moves_the_oldest_segment_forward) {
   const std::string body(600, 'b');
   for (int i = 0; i < 400; ++i) {
     ASSERT_TRUE(j.append_message(queue_id{1}, make_id(i), {}, as_bytes(body)).ok());
+    if (i == 1) {  // redelivered, recorded in the segment compaction deletes: the copy carries the count
+      ASSERT_TRUE(j.append_delivered(queue_id{1}, make_id(1), 0, 3).ok());
+      ASSERT_TRUE(j.append_delivered(queue_id{1}, make_id(1), 1, 2).ok());  // the largest count wins
+    }
     if (i % 10 == 0) test::drain(j, p);
   }
   ASSERT_TRUE(j.append_confirm(queue_id{1}, make_id(0), 1).ok());  // half-confirmed: its mask moves too
+  EXPECT_EQ(j.append_delivered(queue_id{1}, make_id(9999), 0, 2).error(), errc::unknown_message);
+  EXPECT_EQ(j.append_delivered(queue_id{1}, make_id(1), 0, 0).error(), errc::bad_field);
   test::drain(j, p);
   const segment_id oldest = j.state().segments().front().segment;
   EXPECT_GT(j.state().segments().front().live_cnt, 0u);
@@ -132,6 +138,12 @@ TEST(retention, compaction_moves_the_oldest_segment_forward) {
   ASSERT_TRUE(recover(p, {}, st, rep).ok()) << rep.log;
   EXPECT_EQ(st.queue(queue_id{1})->live_cnt, 400u);
   EXPECT_EQ(st.find_message(queue_id{1}, make_id(0))->confirmed_mask, 2u);
+  EXPECT_EQ(st.find_message(queue_id{1}, make_id(1))->delivery_cnt, 3u);
+  EXPECT_EQ(st.find_message(queue_id{1}, make_id(2))->delivery_cnt, 0u);
+  test::collected got;
+  ASSERT_TRUE(replay_live(p, st, got).ok());
+  ASSERT_EQ(got.msgs.size(), 400u);
+  for (const auto& m : got.msgs) EXPECT_EQ(m.delivery_cnt, m.id == make_id(1) ? 3u : 0u);
 }
 
 TEST(uring_journal, commits_are_durable_on_a_real_directory) {

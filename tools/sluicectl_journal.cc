@@ -65,7 +65,8 @@ json to_json(const journal_summary& s) {
     j["live"] = json::array();
     for (const auto& m : s.live)
       j["live"].push_back({{"queue", m.queue.value()}, {"id", hex(m.id)}, {"origin_seq", m.origin_seq.value()},
-                           {"confirmed_mask", m.confirmed_mask}, {"file", file_of(m.segment)}, {"offset", m.offset},
+                           {"confirmed_mask", m.confirmed_mask}, {"delivery_cnt", m.delivery_cnt},
+                           {"file", file_of(m.segment)}, {"offset", m.offset},
                            {"bytes", m.length}});
   }
   return j;
@@ -90,9 +91,10 @@ void print_text(const journal_summary& s) {
     std::printf("segment %s: %llu live, %llu bytes\n", file_of(g.segment).c_str(),
                 static_cast<unsigned long long>(g.live_cnt), static_cast<unsigned long long>(g.live_bytes));
   for (const auto& m : s.live)
-    std::printf("live queue %u id %s origin_seq %llu mask %llx at %s+%llu\n", m.queue.value(), hex(m.id).c_str(),
-                static_cast<unsigned long long>(m.origin_seq.value()),
-                static_cast<unsigned long long>(m.confirmed_mask), file_of(m.segment).c_str(),
+    std::printf("live queue %u id %s origin_seq %llu mask %llx deliveries %u at %s+%llu\n", m.queue.value(),
+                hex(m.id).c_str(), static_cast<unsigned long long>(m.origin_seq.value()),
+                static_cast<unsigned long long>(m.confirmed_mask), static_cast<unsigned>(m.delivery_cnt),
+                file_of(m.segment).c_str(),
                 static_cast<unsigned long long>(m.offset));
 }
 

@@ -226,6 +226,7 @@ void shard::run() noexcept {
     if (_xdp_port != nullptr) publish_xdp(_stats, *_xdp_port);
   };
   constexpr time_ns housekeeping_ns = 5 * k_ns_per_ms;
+  constexpr time_ns k_io_spin_ns = 250 * k_ns_per_us;
   time_ns next_housekeeping = 0;
   time_ns last_work = clk.now_ns();
   bool stopping = false;
@@ -242,7 +243,11 @@ void shard::run() noexcept {
       // Group commit: this iteration's records go out in one write; the
       // completions of earlier writes release their PUTs' ACKs.
       if (jr->tick(now) != 0) work = 1;
-      if (jr->commit_pending()) last_work = now;  // records wait for this loop's commit: keep going
+      // Records wait for this loop's commit: keep going. A write in flight
+      // earns a short spin only (a fast disk answers within it); past that
+      // the shard sleeps on the ring's descriptor and leaves its CPU to the
+      // kernel workers that finish the write.
+      if (jr->commit_pending() || jr->write_younger_than(now, k_io_spin_ns)) last_work = now;
     }
     if (auto cmd = _commands.pop(); cmd && *cmd == shard_command::stop && !stopping) {
       stopping = true;

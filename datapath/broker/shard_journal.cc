@@ -50,10 +50,13 @@ class engine_rebuilder final : public storage::recovery_visitor {
       ++orphans;  // its queue's creation was never seen: nothing can consume it
       return;
     }
-    // Delivery count 1: the message may have been pushed before the
-    // restart, so its next PUSH says "possibly seen before" (2).
+    // The largest journaled push count (redeliveries are journaled), at
+    // least 1: the message may have been pushed once more before the
+    // restart, so its next PUSH says "possibly seen before" (count + 1), and
+    // max_deliveries keeps counting across restarts.
+    const auto cnt = std::max<std::uint16_t>(1, m.delivery_cnt);
     const auto st = _e.restore_message(it->second, guid_of(m.id), {m.properties.data(), m.properties.size()},
-                                       {m.payload.data(), m.payload.size()}, m.confirmed_mask, 1);
+                                       {m.payload.data(), m.payload.size()}, m.confirmed_mask, cnt);
     if (st != wire::status::ok) {
       error = std::string("the journal's live messages do not fit the engine (") + wire::status_name(st) +
               "): raise limits.max_message_slots or limits.message_memory_mb";
@@ -273,6 +276,15 @@ void shard_journal::done(std::uint32_t durable_id, const wire::guid& id, std::ui
   // A confirm that cannot be journaled now only means a redelivery after a
   // crash (at-least-once); the CONFIRM itself is never refused.
   if (!_journal->append_confirm(storage::queue_id{durable_id}, id_of(id), app_idx)) ++_ctr.done_dropped;
+}
+
+void shard_journal::delivered(std::uint32_t durable_id, const wire::guid& id, std::uint16_t app_idx,
+                              std::uint16_t delivery_cnt) noexcept {
+  // Lost only if the journal is full or failed: the count then restarts
+  // lower after a crash, as before this record existed.
+  if (!_journal->append_delivered(storage::queue_id{durable_id}, id_of(id), app_idx, delivery_cnt)) {
+    ++_ctr.done_dropped;
+  }
 }
 
 void shard_journal::purged(std::uint32_t durable_id) noexcept {

@@ -73,6 +73,12 @@ class shard_journal final : public queue::durability_hook, public storage::journ
   // workers that finish the I/O (the dio completion kworker is bound to that
   // CPU; the 10-queue durable stall of issue 5).
   bool commit_pending() const noexcept { return _journal && _journal->commit_pending(); }
+  // A write has been in flight for less than `ns`: worth a short spin, as
+  // a fast disk completes it sooner than a sleep and wake-up would.
+  bool write_younger_than(time_ns now, time_ns ns) const noexcept {
+    const time_ns t = _journal ? _journal->write_submitted_ns() : 0;
+    return t != 0 && now - t < ns;
+  }
   int completion_fd() const noexcept { return _journal ? _journal->completion_fd() : -1; }
   // Waits (blocking, bounded) until everything appended is durable or failed:
   // at shutdown, so the last PUTs get their ACKs.
@@ -93,6 +99,8 @@ class shard_journal final : public queue::durability_hook, public storage::journ
   wire::status message(std::uint32_t durable_id, const wire::guid& id, wire::bytes properties,
                        wire::bytes payload) noexcept override;
   void done(std::uint32_t durable_id, const wire::guid& id, std::uint16_t app_idx) noexcept override;
+  void delivered(std::uint32_t durable_id, const wire::guid& id, std::uint16_t app_idx,
+                 std::uint16_t delivery_cnt) noexcept override;
   void purged(std::uint32_t durable_id) noexcept override;
   void queue_deleted(std::uint32_t durable_id) noexcept override;
 

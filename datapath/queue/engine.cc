@@ -380,6 +380,9 @@ bool engine::deliver(idx di, idx ci) noexcept {
   }
   d.delivery_cnt = cnt;
   d.consumer = ci;
+  if (cnt >= 2) {
+    if (const queue_rec& q = _queues[m.queue]; q.durable_id != 0) _hook->delivered(q.durable_id, m.id, d.sub, cnt);
+  }
   list_push_back(c.inflight, di);
   ++c.unconf_msgs;
   c.unconf_bytes += m.body_sz;

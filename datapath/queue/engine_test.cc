@@ -238,6 +238,10 @@ struct recording_hook final : durability_hook {
   void done(std::uint32_t q, const wire::guid& id, std::uint16_t app) noexcept override {
     log.push_back("done " + std::to_string(q) + " " + std::to_string(id.seq) + " app " + std::to_string(app));
   }
+  void delivered(std::uint32_t q, const wire::guid& id, std::uint16_t app, std::uint16_t cnt) noexcept override {
+    log.push_back("delivered " + std::to_string(q) + " " + std::to_string(id.seq) + " app " + std::to_string(app) +
+                  " #" + std::to_string(cnt));
+  }
   void purged(std::uint32_t q) noexcept override { log.push_back("purged " + std::to_string(q)); }
   void queue_deleted(std::uint32_t q) noexcept override { log.push_back("deleted " + std::to_string(q)); }
 
@@ -328,6 +332,26 @@ TEST_F(disk_fixture, every_change_is_journaled_before_it_happens) {
   hook.log.clear();
   EXPECT_TRUE(e.remove_queue(q));
   EXPECT_EQ(hook.log, (std::vector<std::string>{"deleted 7"}));
+}
+
+TEST_F(disk_fixture, redeliveries_are_journaled_first_pushes_are_not) {
+  e.set_durability(&hook);
+  const idx q = *e.open_queue("d/q");
+  const auto g = e.put(q, {}, wire::as_bytes("m"), 0).id;
+  e.remove_consumer(reader(q, 1));  // pushed, never confirmed: back to ready
+  e.remove_consumer(reader(q, 2));
+  reader(q, 3);
+  ASSERT_EQ(sink.log.size(), 3u);
+  EXPECT_EQ(sink.log[2].delivery_cnt, 3u);
+  const auto s = std::to_string(g.seq);
+  EXPECT_EQ(hook.log, (std::vector<std::string>{"created d/q 1", "message 7 " + s + " m", "delivered 7 " + s + " app 0 #2",
+                                                "delivered 7 " + s + " app 0 #3"}));
+  // A restored message continues from its journaled count.
+  const idx r = *e.restore_queue("d/r", 8);
+  ASSERT_EQ(e.restore_message(r, wire::guid{900, 0, 1, 0}, {}, wire::as_bytes("again"), 0, 5), status::ok);
+  reader(r, 4);
+  ASSERT_EQ(sink.log.size(), 4u);
+  EXPECT_EQ(sink.log[3].delivery_cnt, 6u);
 }
 
 TEST_F(disk_fixture, restored_messages_keep_per_app_state_order_and_fresh_guids_follow) {

@@ -1,10 +1,10 @@
 // Disk domains through the real broker: ACKed messages survive SIGTERM and
-// SIGKILL, confirmed ones are not redelivered, fan-out app state survives a
-// restart, a torn final record is truncated and logged, a corrupt middle
-// record stops the broker (unless salvaging), disk use stays bounded by the
-// live data under a steady load (retention and compaction), a journal that runs out of
-// space NACKs and refuses disk PUTs, and a journal directory that cannot be
-// created is a clear config error.
+// SIGKILL, confirmed ones are not redelivered, fan-out app state and
+// delivery counts survive a restart, a torn final record is truncated and
+// logged, a corrupt middle record stops the broker (unless salvaging), disk
+// use stays bounded by the live data under a steady load (retention and
+// compaction), a journal that runs out of space NACKs and refuses disk PUTs,
+// and a journal directory that cannot be created is a clear config error.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -179,6 +179,42 @@ TEST(broker_disk, fanout_disk_domain_keeps_per_app_state_across_restart) {
   const auto billing = consume_all(broker.address(), "df/events", "billing");
   ASSERT_EQ(billing.size(), 70u);
   for (std::size_t i = 0; i < billing.size(); ++i) EXPECT_EQ(billing[i].payload, "ev-" + std::to_string(30 + i));
+  EXPECT_EQ(broker.stop(), 0);
+}
+
+// Redeliveries are journaled, so a message's delivery count keeps rising
+// across a crash instead of starting over at "maybe seen" (2).
+TEST(broker_disk, delivery_count_survives_a_crash) {
+  journal_dir dir;
+  broker_process broker(disk_broker(dir.path()));
+  ASSERT_TRUE(broker.start()) << broker.error();
+  const auto take_without_confirming = [&] {
+    auto c = connect_client(broker.address());
+    std::uint16_t cnt = 0;
+    if (!c) return cnt;
+    c->on_message([&](const client::message& m) { cnt = m.delivery_cnt; });
+    EXPECT_TRUE(c->open_queue("dq/poison", reader(1)).ok());
+    EXPECT_TRUE(poll_until({c.get()}, [&] { return cnt != 0; }));
+    return cnt;  // the client goes away: the message goes back, unconfirmed
+  };
+  {
+    auto p = connect_client(broker.address());
+    auto w = *p->open_queue("dq/poison", writer());
+    ASSERT_EQ(produce(*p, w, "poison-", 0, 1, false).size(), 1u);
+  }
+  EXPECT_EQ(take_without_confirming(), 1u);
+  EXPECT_EQ(take_without_confirming(), 2u);
+  EXPECT_EQ(take_without_confirming(), 3u);
+  {  // give the delivered records a commit, then crash
+    auto idle = connect_client(broker.address());
+    poll_for({idle.get()}, 0.3);
+  }
+  broker.kill9();
+  ASSERT_TRUE(broker.start()) << broker.error();
+  const auto got = consume_all(broker.address(), "dq/poison", {}, 0.3);
+  ASSERT_EQ(got.size(), 1u) << broker.output();
+  EXPECT_EQ(got[0].payload, "poison-0");
+  EXPECT_EQ(got[0].delivery_cnt, 4u) << "three journaled pushes, and the count goes on";
   EXPECT_EQ(broker.stop(), 0);
 }
 

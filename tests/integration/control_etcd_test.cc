@@ -156,9 +156,9 @@ class control_etcd : public ::testing::Test {
 // its lease lapses, the lowest live node raises the epoch by CAS, and both
 // survivors see a map without it.
 TEST_F(control_etcd, three_nodes_share_the_map_and_a_killed_node_is_replaced) {
-  std::vector<std::unique_ptr<control_process>> nodes;
+  std::vector<std::unique_ptr<cluster_member>> nodes;
   for (std::uint16_t id = 1; id <= 3; ++id) {
-    nodes.push_back(std::make_unique<control_process>(node(id)));
+    nodes.push_back(std::make_unique<cluster_member>(node(id)));
     ASSERT_TRUE(nodes.back()->start()) << nodes.back()->error();
   }
   json parts[3];
@@ -217,8 +217,8 @@ TEST_F(control_etcd, three_nodes_share_the_map_and_a_killed_node_is_replaced) {
 // others see it leave at once, long before its (10 s) TTL could lapse, and
 // take its partitions.
 TEST_F(control_etcd, a_stopped_node_leaves_at_once) {
-  control_process a(node(1, 10000));
-  control_process b(node(2, 10000));
+  cluster_member a(node(1, 10000));
+  cluster_member b(node(2, 10000));
   fake_broker b_broker(b.broker_socket());
   ASSERT_TRUE(a.start()) << a.error();
   ASSERT_TRUE(b.start()) << b.error();
@@ -313,7 +313,7 @@ TEST_F(control_etcd, a_stale_writer_cas_is_rejected) {
 // TTL (by its own clock) the node reports serving nothing and pushes an
 // all-false vector to its broker. When etcd is back it serves again.
 TEST_F(control_etcd, a_node_cut_off_from_etcd_stops_serving_after_its_ttl) {
-  control_process a(node(1));
+  cluster_member a(node(1));
   fake_broker broker(a.broker_socket());
   ASSERT_TRUE(a.start()) << a.error();
   ASSERT_TRUE(eventually(10000, [&] {
@@ -355,7 +355,7 @@ TEST_F(control_etcd, a_node_cut_off_from_etcd_stops_serving_after_its_ttl) {
 // so the node stops serving and says why; deleting the key lets the writer
 // put the map back with a higher epoch, and serving resumes.
 TEST_F(control_etcd, a_corrupt_map_fences_until_the_key_is_deleted) {
-  control_process a(node(1));
+  cluster_member a(node(1));
   ASSERT_TRUE(a.start()) << a.error();
   json st;
   ASSERT_TRUE(eventually(10000, [&] {
@@ -388,7 +388,7 @@ TEST(control_etcd_start, unreachable_etcd_is_retried_and_reported) {
   control_options o;
   o.node_id = 5;
   o.etcd_endpoint = "http://127.0.0.1:" + std::to_string(port);
-  control_process a(o);
+  cluster_member a(o);
   ASSERT_TRUE(a.start()) << a.error();
   json st;
   ASSERT_TRUE(eventually(3000, [&] {
@@ -411,10 +411,10 @@ TEST(control_etcd_start, unreachable_etcd_is_retried_and_reported) {
 // Two processes claiming one node id: the second is told so and waits; it
 // takes over once the first is gone.
 TEST_F(control_etcd, a_duplicate_node_id_waits_for_the_first) {
-  control_process a(node(3));
+  cluster_member a(node(3));
   ASSERT_TRUE(a.start()) << a.error();
   ASSERT_TRUE(eventually(5000, [&] { return a.ask("status")["membership_state"] == "up"; }));
-  control_process twin(node(3));
+  cluster_member twin(node(3));
   ASSERT_TRUE(twin.start()) << twin.error();
   json st;
   ASSERT_TRUE(eventually(5000, [&] {
@@ -432,7 +432,7 @@ TEST_F(control_etcd, a_duplicate_node_id_waits_for_the_first) {
 TEST(control_etcd_start, bad_endpoints_are_refused) {
   control_options o;
   o.etcd_endpoint = "https://127.0.0.1:2379";
-  control_process a(o);
+  cluster_member a(o);
   EXPECT_FALSE(a.start());
   EXPECT_NE(a.error().find("cluster.etcd_endpoints"), std::string::npos) << a.error();
   EXPECT_NE(a.error().find("https is not supported"), std::string::npos) << a.error();

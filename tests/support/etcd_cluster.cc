@@ -183,11 +183,11 @@ void etcd_process::resume() {
   _paused = false;
 }
 
-// ---- control_process ------------------------------------------------------
+// ---- cluster_member ------------------------------------------------------
 
-control_process::control_process(control_options opts) : _opts(std::move(opts)), _dir(make_temp_dir("control")) {}
+cluster_member::cluster_member(control_options opts) : _opts(std::move(opts)), _dir(make_temp_dir("control")) {}
 
-control_process::~control_process() {
+cluster_member::~cluster_member() {
   if (_pid > 0) kill9();
   if (!_dir.empty()) {
     std::error_code ec;
@@ -195,9 +195,9 @@ control_process::~control_process() {
   }
 }
 
-std::string control_process::output() const { return read_file(_dir + "/control.log"); }
+std::string cluster_member::output() const { return read_file(_dir + "/control.log"); }
 
-bool control_process::start() {
+bool cluster_member::start() {
   {
     std::ofstream cfg(config_path());
     cfg << "[node]\nid = " << _opts.node_id << "\nlisten = \"127.0.0.1\"\nbase_port = " << 20000 + _opts.node_id * 10
@@ -239,7 +239,7 @@ bool control_process::start() {
   return false;
 }
 
-int control_process::stop() {
+int cluster_member::stop() {
   if (_pid <= 0) return -1;
   ::kill(_pid, SIGTERM);
   const int st = wait_exit(_pid, 10000);
@@ -248,13 +248,13 @@ int control_process::stop() {
   return st == -2 ? -1 : st;
 }
 
-void control_process::kill9() {
+void cluster_member::kill9() {
   if (_pid <= 0) return;
   kill_and_reap(_pid);
   _pid = -1;
 }
 
-bool control_process::running(int* status) {
+bool cluster_member::running(int* status) {
   if (_pid <= 0) return false;
   int st = 0;
   if (::waitpid(_pid, &st, WNOHANG) != _pid) return true;
@@ -263,7 +263,7 @@ bool control_process::running(int* status) {
   return false;
 }
 
-nlohmann::json control_process::ask(const std::string& cmd, int timeout_ms) const {
+nlohmann::json cluster_member::ask(const std::string& cmd, int timeout_ms) const {
   std::string err;
   const int fd = connect_unix(operator_socket(), err);
   if (fd < 0) return {{"ok", false}, {"error", "connect: " + err}};

@@ -7,7 +7,7 @@
 // (pause()/resume() send SIGSTOP/SIGCONT: "etcd is unreachable"). If no etcd
 // binary exists, require_etcd() prints "SKIPPED: reason" and exits 77.
 //
-// control_process writes a TOML config into its own temporary directory
+// cluster_member writes a TOML config into its own temporary directory
 // (its own operator and broker socket paths, metrics off), starts the built
 // `sluice-control`, waits for "ready", and talks to its operator socket.
 // Destructors kill what is left, by PID.
@@ -67,12 +67,14 @@ struct control_options {
   std::string extra_cluster;  // more [cluster] lines
 };
 
-class control_process {
+// One node's sluice-control for the etcd tests (tests/support/control_process.h
+// has the plain one, started from a config file, for the single-node tests).
+class cluster_member {
  public:
-  explicit control_process(control_options opts);
-  ~control_process();
-  control_process(const control_process&) = delete;
-  control_process& operator=(const control_process&) = delete;
+  explicit cluster_member(control_options opts);
+  ~cluster_member();
+  cluster_member(const cluster_member&) = delete;
+  cluster_member& operator=(const cluster_member&) = delete;
 
   // Starts sluice-control; false (with error()) if it did not print "ready"
   // within 10 s or exited.
