@@ -40,7 +40,9 @@ class sluice_producer final : public producer_port {
   }
   void poll(time_ns timeout_ns) override {
     _c->poll(timeout_ns);
-    if (!_c->connected() && error.empty()) error = "the session to the broker ended";
+    if (!_c->connected() && error.empty()) {
+      error = std::string("the session to the broker ended (") + wire::status_name(_c->end_reason()) + ")";
+    }
   }
 
  private:
@@ -74,7 +76,9 @@ class sluice_consumer final : public consumer_port {
   void poll(time_ns timeout_ns) override {
     _c->poll(timeout_ns);
     while (!_later.empty() && _c->confirm(_later.back().first, _later.back().second)) _later.pop_back();
-    if (!_c->connected() && error.empty()) error = "the session to the broker ended";
+    if (!_c->connected() && error.empty()) {
+      error = std::string("the session to the broker ended (") + wire::status_name(_c->end_reason()) + ")";
+    }
   }
 
  private:

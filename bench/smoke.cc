@@ -206,7 +206,8 @@ void run_consumer(client::client& c, client::queue_handle q, std::uint32_t credi
       cs.confirm_later.pop_back();
     }
     if (!c.connected()) {
-      std::fprintf(stderr, "sluice-bench: consumer: the session to the broker ended\n");
+      std::fprintf(stderr, "sluice-bench: consumer: the session to the broker ended (%s)\n",
+                   wire::status_name(c.end_reason()));
       cs.lost = true;
       sh.abort.store(true, std::memory_order_relaxed);
       break;

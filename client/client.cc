@@ -185,4 +185,11 @@ bool client::connected() const {
   return !_impl->_links.empty() && _impl->_links[0]->st == broker_link::state::open;
 }
 
+wire::status client::end_reason() const {
+  lock_t lk(_impl->_mu);
+  if (_impl->_links.empty()) return wire::status::ok;
+  const broker_link& l = *_impl->_links[0];
+  return l.st == broker_link::state::open ? wire::status::ok : l.close_reason;
+}
+
 }  // namespace sluice::client

@@ -161,6 +161,9 @@ class client {
   // Messages posted and not yet ACKed; CONFIRMs not yet sent.
   std::size_t unacked() const;
   bool connected() const;
+  // Why the bootstrap session ended (idle_timeout, retransmit_limit, the
+  // broker's close reason, ...); ok while it is open.
+  wire::status end_reason() const;
 
  private:
   struct impl;

@@ -257,6 +257,7 @@ TEST(client, open_queue_checks_arguments_locally) {
   auto c = connect_to(fb);
   ASSERT_TRUE(c);
   EXPECT_TRUE(c->connected());
+  EXPECT_EQ(c->end_reason(), wire::status::ok);
   EXPECT_EQ(c->open_queue("", k_rw).error().code, errc::invalid_argument);
   EXPECT_EQ(c->open_queue("prio/x", {}).error().code, errc::invalid_argument);  // neither read nor write
   EXPECT_EQ(c->open_queue(std::string(256, 'u'), k_rw).error().code, errc::invalid_argument);
@@ -478,6 +479,7 @@ TEST(client, the_end_of_a_session_fails_its_posts_requests_and_handles) {
   ASSERT_TRUE(poll_until(*c, [&] { return got; }));
   EXPECT_EQ(lost.status, wire::status::shutting_down);
   EXPECT_FALSE(c->connected());
+  EXPECT_EQ(c->end_reason(), wire::status::shutting_down) << "the broker's close reason";
   EXPECT_EQ(c->post(*q, wire::as_bytes("x")).error().code, errc::disconnected);
   EXPECT_EQ(c->confirm(*q, wire::guid{1, 0, 0, 0}).error().code, errc::disconnected);
   EXPECT_EQ(c->open_queue("prio/again", k_rw).error().code, errc::disconnected);

@@ -52,8 +52,7 @@ class engine_rebuilder final : public storage::recovery_visitor {
     }
     // The largest journaled push count (redeliveries are journaled), at
     // least 1: the message may have been pushed once more before the
-    // restart, so its next PUSH says "possibly seen before" (count + 1), and
-    // max_deliveries keeps counting across restarts.
+    // restart, so its next PUSH says "possibly seen before" (count + 1).
     const auto cnt = std::max<std::uint16_t>(1, m.delivery_cnt);
     const auto st = _e.restore_message(it->second, guid_of(m.id), {m.properties.data(), m.properties.size()},
                                        {m.payload.data(), m.payload.size()}, m.confirmed_mask, cnt);

@@ -68,10 +68,11 @@ class shard_journal final : public queue::durability_hook, public storage::journ
   // Appended but not yet durable, or I/O in flight.
   bool busy() const noexcept { return _journal && !_journal->idle(); }
   // Records wait for a commit this loop must issue: it must not sleep. I/O
-  // in flight is not a reason to spin: its completion wakes the loop through
-  // completion_fd(), and spinning on the shard's CPU starves the kernel
-  // workers that finish the I/O (the dio completion kworker is bound to that
-  // CPU; the 10-queue durable stall of issue 5).
+  // in flight earns only a short spin (write_younger_than): its completion
+  // wakes the loop through completion_fd(), and spinning longer on the
+  // shard's CPU starves the kernel workers that finish the I/O (the dio
+  // completion kworker is bound to that CPU; storage/README.md, the
+  // 10-queue durable stall).
   bool commit_pending() const noexcept { return _journal && _journal->commit_pending(); }
   // A write has been in flight for less than `ns`: worth a short spin, as
   // a fast disk completes it sooner than a sleep and wake-up would.

@@ -66,8 +66,8 @@ class durability_hook {
   // App `app_idx` is done with the message: confirmed, expired or purged.
   virtual void done(std::uint32_t durable_id, const wire::guid& id, std::uint16_t app_idx) noexcept = 0;
   // The message was pushed to app `app_idx` for the delivery_cnt-th time
-  // (called for redeliveries only, delivery_cnt >= 2), so the count and the
-  // max-deliveries limit survive a restart. Best effort: never refuses.
+  // (called for redeliveries only, delivery_cnt >= 2), so the count
+  // survives a restart. Best effort: never refuses.
   virtual void delivered(std::uint32_t durable_id, const wire::guid& id, std::uint16_t app_idx,
                          std::uint16_t delivery_cnt) noexcept = 0;
   // Every stored message of the queue is gone (every app).
