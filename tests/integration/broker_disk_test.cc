@@ -297,9 +297,9 @@ TEST(broker_disk, disk_use_stays_bounded_under_steady_produce_confirm_load) {
   }
   EXPECT_EQ(acked, k_total) << "failed " << failed << ", confirmed " << confirmed;
   EXPECT_EQ(confirmed, static_cast<std::size_t>(acked)) << broker.output();
-  // Ten times the segment size went through; at most the soft limit, the
-  // segment being written, the next one (created ahead) and one being
-  // compacted or deleted were on disk at any time.
+  // About twenty segments' worth went through; on disk at any time were at
+  // most the soft limit (3), the segment being written, the next one
+  // (created ahead), and one or two being compacted or deleted.
   std::fprintf(stderr, "segment files at most %zu\n", max_segments);
   EXPECT_LE(max_segments, 8u) << "disk use follows history, not live data";
   const auto left = dir.segments(0);
