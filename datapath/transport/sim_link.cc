@@ -26,7 +26,7 @@ time_ns sim_network::next_delivery_ns() const noexcept {
 void sim_network::transmit(const net_addr& from, const tx_datagram& d) {
   ++_ctr.sent;
   inbox* box = find_inbox(d.peer);
-  if (box == nullptr || _rng.chance(_cfg.loss)) {
+  if (box == nullptr || _rng.chance(_cfg.loss) || (_loss_to_p > 0 && d.peer == _loss_to && _rng.chance(_loss_to_p))) {
     ++_ctr.dropped;
     return;
   }

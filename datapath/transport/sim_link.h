@@ -46,6 +46,12 @@ class sim_network {
   time_ns next_delivery_ns() const noexcept;
   const sim_counters& counters() const noexcept { return _ctr; }
   void set_loss(double loss) noexcept { _cfg.loss = loss; }
+  // Extra loss for datagrams addressed to `to` only (one direction of a
+  // link); 0 clears it.
+  void set_loss_to(const net_addr& to, double loss) noexcept {
+    _loss_to = to;
+    _loss_to_p = loss;
+  }
 
  private:
   friend class sim_port;
@@ -68,6 +74,8 @@ class sim_network {
   std::uint64_t _order = 0;
   std::vector<std::pair<net_addr, std::unique_ptr<inbox>>> _inboxes;
   sim_counters _ctr;
+  net_addr _loss_to{};
+  double _loss_to_p = 0.0;
 };
 
 class sim_port final : public datagram_port {
