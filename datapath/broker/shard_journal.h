@@ -65,8 +65,6 @@ class shard_journal final : public queue::durability_hook, public storage::journ
   // Once per loop iteration: commit (subject to storage.group_commit_us)
   // and reap completions. Returns the completions handled.
   std::size_t tick(time_ns now) noexcept;
-  // Appended but not yet durable, or I/O in flight.
-  bool busy() const noexcept { return _journal && !_journal->idle(); }
   // Records wait for a commit this loop must issue: it must not sleep. I/O
   // in flight earns only a short spin (write_younger_than): its completion
   // wakes the loop through completion_fd(), and spinning longer on the
