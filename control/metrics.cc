@@ -170,6 +170,11 @@ std::string control_node::render_metrics() {
   per_journal("sluice_journal_written_bytes_total", "counter", "Bytes written to the journal.", "bytes");
   per_journal("sluice_journal_backpressure_total", "counter",
               "Records refused because the journal's buffers were full (the PUT got queue_full).", "backpressure");
+  per_journal("sluice_journal_deferred_total", "counter",
+              "Confirms, deletes and the like that waited for a free journal buffer (none dropped).", "deferred");
+  per_journal("sluice_journal_dropped_total", "counter",
+              "Confirms and the like never journaled (deferral ring full, journal failed): a restart redelivers.",
+              "dropped");
   per_journal("sluice_journal_segments", "gauge", "Journal segment files in use.", "segments");
   w.family("sluice_journal_commit_latency_seconds", "histogram",
            "Journal group commit latency: write + sync submitted to completed (the fsync latency).");

@@ -1,5 +1,6 @@
 #include "storage/journal.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -27,6 +28,7 @@ journal::journal(persistence& p, const journal_config& cfg, journal_listener& li
   for (batch& b : _batches) b.buf = aligned_buffer(_cfg.batch_sz);
   _durable_seq = _state.last_seq();
   _compactor = std::make_unique<compactor>(*this);
+  _deferred.resize(std::max<std::size_t>(1, _cfg.deferred_max));
 }
 
 journal::~journal() = default;
@@ -214,6 +216,7 @@ void journal::fail(errc why) noexcept {
     if (b.phase != batch_phase::in_flight) b.phase = batch_phase::free;
   }
   _fill = SIZE_MAX;
+  _def_cnt = 0;  // they change nothing now: recovery decides what is on disk
 }
 
 void journal::retire_segments() noexcept {
@@ -253,6 +256,7 @@ std::size_t journal::poll() noexcept {
   request_segment(_place_seg);
   request_segment(_place_seg.next());
   try_issue();
+  place_deferred();
   if (_state.segments().size() > _cfg.segments_soft_max &&
       static_cast<double>(_state.segments().front().live_bytes) <=
           _cfg.compact_live_max * static_cast<double>(_cfg.segment_sz))
@@ -265,6 +269,7 @@ std::size_t journal::poll() noexcept {
 bool journal::compact_oldest() noexcept { return _compactor->begin(); }
 
 bool journal::idle() const noexcept {
+  if (_def_cnt > 0) return false;
   for (const batch& b : _batches)
     if (b.phase != batch_phase::free) return false;
   return true;

@@ -26,6 +26,13 @@
 // durable. Past `segments_soft_max` segments, the oldest one's live messages
 // are copied forward (compaction, compactor.h) so it can go.
 //
+// Backpressure never drops what only changes what is live: confirm,
+// delete, delivered, purge and queue-deleted records that find every batch
+// busy wait, in call order, in a fixed ring (`deferred_max`) and go into the
+// first batch that frees (poll()). While any wait, appends that add data
+// (message, queue created, epoch) answer backpressure, so the journal's
+// record order is always the order of the calls. Only a full ring refuses.
+//
 // Thread: the owning shard thread only. No allocation after start(), except
 // queue creation (names) — callers allow that as the queue engine does.
 #pragma once
@@ -52,6 +59,17 @@ struct journal_config {
   std::size_t live_messages_max = 1u << 20;
   std::uint32_t segments_soft_max = 4;      // more: compact the oldest ...
   double compact_live_max = 0.5;            // ... if at most this share of it is live
+  std::size_t deferred_max = 1u << 16;      // records waiting out backpressure (about 32 B each)
+};
+
+// A record that may wait out backpressure (see above), and its arguments.
+struct journal_deferred {
+  record_kind kind{};
+  std::uint16_t app_idx = 0;
+  std::uint16_t delivery_cnt = 0;
+  std::uint32_t reason = 0;
+  queue_id queue;
+  message_id id{};
 };
 
 class journal_listener {
@@ -67,7 +85,9 @@ struct journal_stats {
   std::uint64_t records = 0;
   std::uint64_t commits = 0;
   std::uint64_t commit_bytes = 0;
-  std::uint64_t backpressure = 0;
+  std::uint64_t backpressure = 0;       // appends refused: every batch busy (or records deferred)
+  std::uint64_t deferred = 0;           // records that waited out backpressure in the ring
+  std::uint64_t deferred_stale = 0;     // waited, then no longer applied (message gone meanwhile)
   std::uint64_t segments_created = 0;
   std::uint64_t segments_removed = 0;
   std::uint64_t compacted_messages = 0;
@@ -92,6 +112,9 @@ class journal {
 
   // ---- appends: return the record's seq, durable once on_durable reaches it ----
   // Errors (all): journal_failed, backpressure (poll() and retry), record_too_large.
+  // Deferrable kinds (queue deleted, confirm, delete, purge, delivered)
+  // answer backpressure only when the deferral ring is full; a deferred
+  // record returns seq 0 and gets its seq when it is placed.
   // Creating an existing queue: duplicate. app_cnt 1..64.
   result<seq_no, errc> append_queue_created(queue_id q, std::uint16_t app_cnt, bytes name, bytes config);
   result<seq_no, errc> append_queue_deleted(queue_id q);  // unknown_queue
@@ -127,6 +150,7 @@ class journal {
   epoch_no epoch() const noexcept { return _state.epoch(); }
   bool failed() const noexcept { return _failed; }
   bool idle() const noexcept;  // nothing appended that is not yet durable, no I/O in flight
+  std::size_t deferred_cnt() const noexcept { return _def_cnt; }
   // Records wait for a commit() that no completion will trigger (no write is
   // in flight): the caller must keep calling commit()/poll() rather than
   // sleep. Everything else the journal waits for ends in a completion.
@@ -158,6 +182,10 @@ class journal {
   };
 
   result<seq_no, errc> append(record& r) noexcept;
+  // Validates `d` against the state and builds its record.
+  status<errc> build(const journal_deferred& d, record& r) noexcept;
+  result<seq_no, errc> append_deferrable(const journal_deferred& d) noexcept;
+  void place_deferred() noexcept;
   batch* start_batch() noexcept;
   void seal(batch& b) noexcept;
   void try_issue() noexcept;
@@ -184,6 +212,9 @@ class journal {
   bool _remove_in_flight = false;
   seq_no _durable_seq;
   std::unique_ptr<compactor> _compactor;
+  std::vector<journal_deferred> _deferred;  // a ring, oldest at _def_head
+  std::size_t _def_head = 0;
+  std::size_t _def_cnt = 0;
   journal_stats _stats;
 };
 

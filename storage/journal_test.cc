@@ -98,6 +98,92 @@ TEST(journal, backpressure_when_every_batch_is_busy) {
   EXPECT_TRUE(f.j.append_message(queue_id{1}, make_id(1000), {}, body).ok());
 }
 
+// Fills every batch with messages, leaving the journal in backpressure.
+// Returns the ids accepted.
+std::vector<int> fill_until_backpressure(journal& j) {
+  std::vector<std::byte> body(3000);
+  std::vector<int> ids;
+  for (int i = 0; i < 100; ++i) {
+    const auto r = j.append_message(queue_id{1}, make_id(i), {}, body);
+    if (!r.ok()) {
+      EXPECT_EQ(r.error(), errc::backpressure);
+      break;
+    }
+    ids.push_back(i);
+  }
+  EXPECT_LT(ids.size(), 100u) << "the batches never filled";
+  return ids;
+}
+
+TEST(journal, confirms_wait_out_backpressure_in_order_and_nothing_overtakes_them) {
+  fixture f;
+  test::drain(f.j, f.p);
+  const auto ids = fill_until_backpressure(f.j);
+  ASSERT_GE(ids.size(), 4u);
+  // Both apps confirm every accepted message: none is refused, the ones
+  // that found no room wait (seq 0).
+  std::size_t waiting = 0;
+  for (const int i : ids) {
+    for (std::uint16_t app = 0; app < 2; ++app) {
+      const auto r = f.j.append_confirm(queue_id{1}, make_id(i), app);
+      ASSERT_TRUE(r.ok()) << i << ": " << to_string(r.error());
+      if (r.value() == seq_no{}) ++waiting;
+    }
+  }
+  EXPECT_GT(waiting, 0u);
+  EXPECT_EQ(f.j.deferred_cnt(), waiting);
+  EXPECT_FALSE(f.j.idle()) << "deferred records are pending work";
+  // Data appends may not overtake the waiting records.
+  EXPECT_EQ(f.j.append_message(queue_id{1}, make_id(500), {}, as_bytes("x")).error(), errc::backpressure);
+  EXPECT_EQ(f.j.append_queue_created(queue_id{2}, 1, as_bytes("d/q2"), {}).error(), errc::backpressure);
+  // Deferrable kinds keep queueing behind them, in order.
+  ASSERT_TRUE(f.j.append_delivered(queue_id{1}, make_id(ids[0]), 0, 2).ok());
+  test::drain(f.j, f.p);
+  EXPECT_EQ(f.j.deferred_cnt(), 0u);
+  EXPECT_EQ(f.j.stats().deferred, waiting + 1);
+  EXPECT_EQ(f.j.stats().deferred_stale, 1u) << "the delivered record met a message already confirmed";
+  EXPECT_EQ(f.j.state().queue(queue_id{1})->live_cnt, 0u);
+  EXPECT_EQ(f.l.durable, f.j.last_seq());
+  ASSERT_TRUE(f.j.append_message(queue_id{1}, make_id(500), {}, as_bytes("x")).ok()) << "room again";
+  test::drain(f.j, f.p);
+
+  // On disk: every confirm landed, after its message: only id 500 is live.
+  f.p.crash();
+  journal_state st(4096);
+  recovery_report rep;
+  ASSERT_TRUE(recover(f.p, {}, st, rep).ok()) << rep.log;
+  test::collected got;
+  ASSERT_TRUE(replay_live(f.p, st, got).ok());
+  ASSERT_EQ(got.msgs.size(), 1u);
+  EXPECT_EQ(got.msgs[0].id, make_id(500));
+}
+
+TEST(journal, a_full_deferral_ring_refuses_and_a_failure_empties_it) {
+  memory_persistence p;
+  test::recording_listener l;
+  journal_config c = small_config();
+  c.deferred_max = 3;
+  journal j{p, c, l, journal_state(4096)};
+  ASSERT_TRUE(j.start(segment_id{0}, 0).ok());
+  j.poll();
+  ASSERT_TRUE(j.append_queue_created(queue_id{1}, 2, as_bytes("d/q1"), {}).ok());
+  test::drain(j, p);
+  const auto ids = fill_until_backpressure(j);
+  ASSERT_GE(ids.size(), 4u);
+  for (int k = 0; k < 3; ++k) ASSERT_EQ(j.append_confirm(queue_id{1}, make_id(ids[static_cast<std::size_t>(k)]), 0).value(), seq_no{});
+  const auto bp = j.stats().backpressure;
+  EXPECT_EQ(j.append_confirm(queue_id{1}, make_id(ids[3]), 0).error(), errc::backpressure) << "the ring is full";
+  EXPECT_EQ(j.stats().backpressure, bp + 1);
+  EXPECT_EQ(j.append_confirm(queue_id{1}, make_id(9999), 0).error(), errc::unknown_message) << "validated at the call";
+  // A failed write ends the journal; the waiting records go with it.
+  p.fail_next_write(EIO);
+  j.commit();
+  for (int k = 0; k < 20 && !j.failed(); ++k) j.poll();
+  ASSERT_TRUE(j.failed());
+  EXPECT_EQ(j.deferred_cnt(), 0u);
+  EXPECT_EQ(j.append_confirm(queue_id{1}, make_id(ids[3]), 0).error(), errc::journal_failed);
+}
+
 // ---- normal operation ----------------------------------------------------------------------
 
 TEST(journal, group_commit_one_write_per_iteration) {

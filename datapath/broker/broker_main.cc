@@ -59,9 +59,10 @@ void print_stats(const std::vector<std::unique_ptr<shard>>& shards, const xdp::x
                 st.loops.load() ? 100.0 * static_cast<double>(st.busy_loops.load()) / static_cast<double>(st.loops.load())
                                 : 0.0);
     if (st.journal_commits.load(std::memory_order_relaxed) != 0) {
-      std::printf("shard %u journal: commits %llu bytes %llu backpressure %llu segments %llu acks_pending %llu\n",
+      std::printf("shard %u journal: commits %llu bytes %llu backpressure %llu deferred %llu dropped %llu segments "
+                  "%llu acks_pending %llu\n",
                   s->index(), ld(st.journal_commits), ld(st.journal_bytes), ld(st.journal_backpressure),
-                  ld(st.journal_segments), ld(st.acks_pending));
+                  ld(st.journal_deferred), ld(st.journal_dropped), ld(st.journal_segments), ld(st.acks_pending));
     }
     if (steering != nullptr) {
       std::printf("shard %u af_xdp: rx_xsk %llu rx_kernel %llu rx_invalid %llu forwarded_out %llu forwarded_in %llu "

@@ -111,7 +111,8 @@ json broker_service::stats() const {
               {"bad_datagrams", ld(st.bad_datagrams)}, {"loops", ld(st.loops)},
               {"busy_loops", ld(st.busy_loops)}, {"memory_bytes", ld(st.memory_bytes)}};
     j["journal"] = {{"commits", ld(st.journal_commits)},           {"bytes", ld(st.journal_bytes)},
-                    {"backpressure", ld(st.journal_backpressure)}, {"segments", ld(st.journal_segments)},
+                    {"backpressure", ld(st.journal_backpressure)}, {"deferred", ld(st.journal_deferred)},
+                    {"dropped", ld(st.journal_dropped)},           {"segments", ld(st.journal_segments)},
                     {"acks_pending", ld(st.acks_pending)}};
     json lat = json::array();
     for (const auto& c : st.journal_commit_latency) lat.push_back(ld(c));

@@ -215,6 +215,8 @@ void shard::run() noexcept {
       _stats.journal_bytes.store(js.commit_bytes, std::memory_order_relaxed);
       _stats.journal_backpressure.store(js.backpressure, std::memory_order_relaxed);
       _stats.journal_segments.store(jr->segment_cnt(), std::memory_order_relaxed);
+      _stats.journal_deferred.store(js.deferred, std::memory_order_relaxed);
+      _stats.journal_dropped.store(jr->counters().done_dropped, std::memory_order_relaxed);
       _stats.acks_pending.store(proto->acks_pending(), std::memory_order_relaxed);
       for (std::size_t i = 0; i < js.commit_latency.counts.size(); ++i) {
         _stats.journal_commit_latency[i].store(js.commit_latency.counts[i], std::memory_order_relaxed);

@@ -69,6 +69,8 @@ struct shard_stats {
   std::atomic<std::uint64_t> journal_bytes{0};
   std::atomic<std::uint64_t> journal_backpressure{0};
   std::atomic<std::uint64_t> journal_segments{0};
+  std::atomic<std::uint64_t> journal_deferred{0};  // records that waited out backpressure
+  std::atomic<std::uint64_t> journal_dropped{0};   // confirms etc. never journaled (ring full, failed)
   std::atomic<std::uint64_t> acks_pending{0};
   // journal commit (write + sync) latency: common/latency_buckets.h counts
   std::array<std::atomic<std::uint64_t>, latency_buckets::k_bounds_ns.size() + 1> journal_commit_latency{};

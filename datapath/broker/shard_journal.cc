@@ -272,14 +272,15 @@ wire::status shard_journal::message(std::uint32_t durable_id, const wire::guid& 
 }
 
 void shard_journal::done(std::uint32_t durable_id, const wire::guid& id, std::uint16_t app_idx) noexcept {
-  // A confirm that cannot be journaled now only means a redelivery after a
-  // crash (at-least-once); the CONFIRM itself is never refused.
+  // Backpressure defers it (storage/journal.h); it is lost only to a full
+  // deferral ring or a failed journal, which means a redelivery after a
+  // restart (at-least-once). The CONFIRM itself is never refused.
   if (!_journal->append_confirm(storage::queue_id{durable_id}, id_of(id), app_idx)) ++_ctr.done_dropped;
 }
 
 void shard_journal::delivered(std::uint32_t durable_id, const wire::guid& id, std::uint16_t app_idx,
                               std::uint16_t delivery_cnt) noexcept {
-  // Lost only if the journal is full or failed: the count then restarts
+  // Lost only to a full deferral ring or a failed journal: the count then restarts
   // lower after a crash, as before this record existed.
   if (!_journal->append_delivered(storage::queue_id{durable_id}, id_of(id), app_idx, delivery_cnt)) {
     ++_ctr.done_dropped;

@@ -17,7 +17,9 @@
 // Failure is final (storage/journal.h): after a failed write every disk PUT
 // is refused with `internal` until the broker restarts and recovery decides
 // what is on disk. Backpressure (every batch buffer busy) refuses disk PUTs
-// with `queue_full`, which clients treat as "retry later".
+// with `queue_full`, which clients treat as "retry later"; confirms and the
+// other records that only change what is live wait in the journal's
+// deferral ring instead of being dropped.
 //
 // Thread: the owning shard thread only.
 #pragma once
@@ -44,7 +46,7 @@ class durable_acks {
 };
 
 struct journal_counters {
-  std::uint64_t done_dropped = 0;  // confirms not journaled (backpressure): redelivered after a crash
+  std::uint64_t done_dropped = 0;  // confirms etc. not journaled (deferral ring full, journal failed)
   std::uint64_t puts_refused = 0;  // disk PUTs refused (backpressure or failed journal)
 };
 

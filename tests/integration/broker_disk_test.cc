@@ -7,8 +7,11 @@
 // and a journal directory that cannot be created is a clear config error.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -248,7 +251,9 @@ TEST(broker_disk, disk_use_stays_bounded_under_steady_produce_confirm_load) {
   constexpr int k_total = 80'000;  // x ~1.1 KiB of records: about 22 segments of 4 MiB
   std::size_t max_segments = 0;
   int acked = 0;
-  int failed = 0;
+  int failed = 0;       // any other status: must stay 0
+  int retry = 0;        // queue_full (journal backpressure on a slow disk): posted again
+  std::map<wire::status, int> refusals;
   std::size_t confirmed = 0;
   {
     auto p = connect_client(broker.address());
@@ -270,12 +275,18 @@ TEST(broker_disk, disk_use_stays_bounded_under_steady_produce_confirm_load) {
     time_ns last_progress_ns = monotonic_now_ns();
     const time_ns deadline = monotonic_now_ns() + 90 * k_ns_per_s;
     while ((acked + failed < k_total || confirmed < static_cast<std::size_t>(acked)) && monotonic_now_ns() < deadline) {
-      while (sent < k_total) {
+      while (sent < k_total || retry > 0) {
         const auto r = p->post(w, wire::as_bytes(body), {}, [&](const client::ack& a) {
-          (a.status == wire::status::ok ? acked : failed) += 1;
+          if (a.status == wire::status::ok) {
+            ++acked;
+          } else {
+            ++refusals[a.status];
+            ++(a.status == wire::status::queue_full ? retry : failed);
+          }
         });
         if (!r.ok()) break;  // window full: poll first
-        ++sent;
+        if (sent < k_total) ++sent;
+        else --retry;
       }
       p->poll(0);
       c->poll(0);
@@ -295,7 +306,10 @@ TEST(broker_disk, disk_use_stays_bounded_under_steady_produce_confirm_load) {
     }
     max_segments = std::max(max_segments, dir.segments(0).size());
   }
-  EXPECT_EQ(acked, k_total) << "failed " << failed << ", confirmed " << confirmed;
+  std::string why;
+  for (const auto& [st, n] : refusals) why += std::string(wire::status_name(st)) + " " + std::to_string(n) + " ";
+  EXPECT_EQ(acked, k_total) << "refused: " << why << "confirmed " << confirmed << "\n" << broker.output();
+  EXPECT_EQ(failed, 0) << why;
   EXPECT_EQ(confirmed, static_cast<std::size_t>(acked)) << broker.output();
   // About twenty segments' worth went through; on disk at any time were at
   // most the soft limit (3), the segment being written, the next one
@@ -311,7 +325,9 @@ TEST(broker_disk, disk_use_stays_bounded_under_steady_produce_confirm_load) {
   const auto pinned = consume_all(broker.address(), "dq/pinned");
   ASSERT_EQ(pinned.size(), 10u) << "compaction kept the live messages\n" << broker.output();
   for (std::size_t i = 0; i < pinned.size(); ++i) EXPECT_EQ(pinned[i].payload, "pin-" + std::to_string(i));
-  EXPECT_EQ(consume_all(broker.address(), "dq/flow", {}, 0.3).size(), 0u) << "every flow message was confirmed";
+  EXPECT_EQ(consume_all(broker.address(), "dq/flow", {}, 0.3).size(), 0u)
+      << "every flow message was confirmed (queue_full retried " << refusals[wire::status::queue_full] << ")\n"
+      << broker.output();
   EXPECT_EQ(broker.stop(), 0);
 }
 
@@ -482,6 +498,148 @@ TEST(broker_disk, failed_journal_nacks_its_puts_and_refuses_disk_puts_memory_dom
   EXPECT_NE(out.find("refused until the broker restarts"), std::string::npos) << out;
   p.reset();
   small.kill9();
+}
+
+// Writes by one process to one block device, limited to `iops` per second
+// (cgroup v1 blkio throttle): a slow disk for the broker alone.
+class throttled_writes {
+ public:
+  throttled_writes(pid_t pid, const std::string& on_path, int iops) {
+    struct stat st{};
+    if (::stat(on_path.c_str(), &st) != 0) {
+      why = on_path + ": " + std::strerror(errno);
+      return;
+    }
+    if (::access((k_base + "/blkio.throttle.write_iops_device").c_str(), W_OK) != 0) {
+      why = "no writable cgroup v1 blkio throttle under " + k_base;
+      return;
+    }
+    _dir = k_base + "/sluice-test-" + std::to_string(::getpid());
+    if (::mkdir(_dir.c_str(), 0755) != 0) {
+      why = _dir + ": " + std::strerror(errno);
+      _dir.clear();
+      return;
+    }
+    _dev = std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+    if (!put(_dir + "/blkio.throttle.write_iops_device", _dev + " " + std::to_string(iops)) ||
+        !put(_dir + "/cgroup.procs", std::to_string(pid))) {
+      why = "cannot set the throttle for device " + _dev + " in " + _dir;
+      return;
+    }
+    ok = true;
+  }
+  ~throttled_writes() {
+    if (_dir.empty()) return;
+    std::ifstream in(_dir + "/cgroup.procs");
+    for (std::string pid; std::getline(in, pid);) put(k_base + "/cgroup.procs", pid);
+    ::rmdir(_dir.c_str());
+  }
+  throttled_writes(const throttled_writes&) = delete;
+  throttled_writes& operator=(const throttled_writes&) = delete;
+  void lift() { put(_dir + "/blkio.throttle.write_iops_device", _dev + " 0"); }
+
+  bool ok = false;
+  std::string why;
+
+ private:
+  static bool put(const std::string& file, const std::string& v) {
+    std::ofstream out(file);
+    out << v << '\n';
+    out.flush();
+    return static_cast<bool>(out);
+  }
+  inline static const std::string k_base = "/sys/fs/cgroup/blkio";
+  std::string _dir;
+  std::string _dev;
+};
+
+// With the journal's buffers all busy behind a slow disk, PUTs are answered
+// queue_full (retried here) and CONFIRMs wait in the journal instead of
+// being dropped: after a clean stop and restart nothing confirmed returns.
+TEST(broker_disk, confirms_are_kept_while_a_slow_disk_holds_the_journal_back) {
+  small_fs fs(64);
+  if (!fs.mounted()) GTEST_SKIP() << "cannot mount a loop-device ext4 here (needs root and loop devices)";
+  // Four 256 KiB commits of buffer: backpressure comes quickly.
+  broker_options o = disk_broker(fs.path(), "buffer_mb = 4\ngroup_commit_kb = 256\n", 1);
+  o.extra.replace(o.extra.find("segment_mb = 8"), 14, "segment_mb = 4");
+  o.stats_interval_s = 1;
+  broker_process broker(o);
+  ASSERT_TRUE(broker.start()) << broker.error();
+  {
+    throttled_writes slow(broker.pid(), fs.path(), 10);
+    if (!slow.ok) GTEST_SKIP() << "cannot throttle the broker's writes: " << slow.why;
+    constexpr int k_each = 1500;
+    auto c = connect_client(broker.address());
+    ASSERT_TRUE(c);
+    std::size_t confirmed = 0;
+    c->on_message([&](const client::message& m) {
+      ++confirmed;
+      EXPECT_TRUE(c->confirm(m.queue, m.guid).ok());
+    });
+    ASSERT_TRUE(c->open_queue("dq/slow", reader(4096)).ok());
+    struct producer {
+      std::unique_ptr<client::client> cl;
+      client::queue_handle q;
+      int sent = 0;
+      int retry = 0;
+    };
+    std::vector<producer> ps;
+    for (int i = 0; i < 2; ++i) {
+      auto cl = connect_client(broker.address());
+      ASSERT_TRUE(cl);
+      auto q = *cl->open_queue("dq/slow", writer());
+      ps.push_back(producer{std::move(cl), q});
+    }
+    int acked = 0;
+    int failed = 0;
+    int queue_full = 0;
+    const std::string body(1000, 's');
+    const time_ns deadline = monotonic_now_ns() + 90 * k_ns_per_s;
+    while ((acked + failed < 2 * k_each || confirmed < static_cast<std::size_t>(acked)) &&
+           monotonic_now_ns() < deadline) {
+      for (auto& pr : ps) {
+        while (pr.sent < k_each || pr.retry > 0) {
+          const auto r = pr.cl->post(pr.q, wire::as_bytes(body), {}, [&acked, &failed, &queue_full, &pr](const client::ack& a) {
+            if (a.status == wire::status::ok) {
+              ++acked;
+            } else if (a.status == wire::status::queue_full) {
+              ++queue_full;
+              ++pr.retry;
+            } else {
+              ++failed;
+            }
+          });
+          if (!r.ok()) break;
+          if (pr.sent < k_each) ++pr.sent;
+          else --pr.retry;
+        }
+        pr.cl->poll(0);
+      }
+      c->poll(1 * k_ns_per_ms);
+    }
+    EXPECT_EQ(acked, 2 * k_each) << "failed " << failed << "\n" << broker.output();
+    EXPECT_EQ(failed, 0);
+    EXPECT_EQ(confirmed, static_cast<std::size_t>(acked));
+    std::fprintf(stderr, "PUTs answered queue_full and posted again: %d\n", queue_full);
+    slow.lift();
+    // Let the waiting records reach the disk and a stats line report them.
+    poll_until({c.get(), ps[0].cl.get(), ps[1].cl.get()}, [] { return false; }, 1.5);
+  }
+  const std::string out = broker.output();
+  const auto at = out.rfind(" deferred ");
+  ASSERT_NE(at, std::string::npos) << out;
+  const unsigned long long deferred = std::strtoull(out.c_str() + at + 10, nullptr, 10);
+  const auto dat = out.rfind(" dropped ");
+  ASSERT_NE(dat, std::string::npos) << out;
+  const unsigned long long dropped = std::strtoull(out.c_str() + dat + 9, nullptr, 10);
+  std::fprintf(stderr, "journal records deferred %llu, dropped %llu\n", deferred, dropped);
+  EXPECT_GT(deferred, 0u) << "the slow disk never held the journal back: the test did not test\n" << out;
+  EXPECT_EQ(dropped, 0u);
+  EXPECT_EQ(broker.stop(), 0);
+  ASSERT_TRUE(broker.start()) << broker.error();
+  EXPECT_EQ(consume_all(broker.address(), "dq/slow", {}, 0.3).size(), 0u)
+      << "confirmed messages came back: their confirms were never journaled\n" << broker.output();
+  EXPECT_EQ(broker.stop(), 0);
 }
 
 TEST(broker_disk, journal_dir_that_cannot_be_created_is_a_config_error) {
