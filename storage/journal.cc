@@ -124,10 +124,7 @@ result<seq_no, errc> journal::append(record& r) noexcept {
   for (int attempt = 0;; ++attempt) {
     SLUICE_ASSERT(attempt < 4, "batch placement does not converge");
     b = _fill != SIZE_MAX ? &_batches[_fill] : start_batch();
-    if (b == nullptr) {
-      ++_stats.backpressure;
-      return unexpected{errc::backpressure};
-    }
+    if (b == nullptr) return unexpected{errc::backpressure};
     const bool fits_batch = b->used + len <= _cfg.batch_sz;
     const bool fits_seg = b->off + align_up(b->used + len, k_block_sz) <= _cfg.segment_sz;
     if (fits_batch && fits_seg) break;

@@ -85,7 +85,7 @@ struct journal_stats {
   std::uint64_t records = 0;
   std::uint64_t commits = 0;
   std::uint64_t commit_bytes = 0;
-  std::uint64_t backpressure = 0;       // appends refused: every batch busy (or records deferred)
+  std::uint64_t backpressure = 0;       // data appends (message, queue, epoch) refused, and full deferral rings
   std::uint64_t deferred = 0;           // records that waited out backpressure in the ring
   std::uint64_t deferred_stale = 0;     // waited, then no longer applied (message gone meanwhile)
   std::uint64_t segments_created = 0;
@@ -182,6 +182,8 @@ class journal {
   };
 
   result<seq_no, errc> append(record& r) noexcept;
+  // append() for records that add data: refused while records are deferred.
+  result<seq_no, errc> append_data(record& r) noexcept;
   // Validates `d` against the state and builds its record.
   status<errc> build(const journal_deferred& d, record& r) noexcept;
   result<seq_no, errc> append_deferrable(const journal_deferred& d) noexcept;

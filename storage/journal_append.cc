@@ -8,16 +8,12 @@ result<seq_no, errc> journal::append_queue_created(queue_id q, std::uint16_t app
   if (app_cnt == 0 || app_cnt > k_app_cnt_max || name.size() > UINT16_MAX) return unexpected{errc::bad_field};
   const queue_state* qs = _state.queue(q);
   if (qs != nullptr && qs->created) return unexpected{errc::duplicate};
-  if (_def_cnt > 0) {  // records are waiting: nothing may overtake them
-    ++_stats.backpressure;
-    return unexpected{errc::backpressure};
-  }
   record r;
   r.kind = record_kind::queue_created;
   r.body.queue_created = queue_created_body{q.value(), app_cnt, 0, 0, 0};
   r.part1 = name;
   r.part2 = config;
-  return append(r);
+  return append_data(r);
 }
 
 result<seq_no, errc> journal::append_message(queue_id q, const message_id& id, bytes properties, bytes payload) {
@@ -25,10 +21,6 @@ result<seq_no, errc> journal::append_message(queue_id q, const message_id& id, b
   if (qs == nullptr || !qs->created) return unexpected{errc::unknown_queue};
   if (_state.find_message(q, id) != nullptr) return unexpected{errc::duplicate};
   if (_state.messages().size() >= _state.messages().capacity()) return unexpected{errc::index_full};
-  if (_def_cnt > 0) {
-    ++_stats.backpressure;
-    return unexpected{errc::backpressure};
-  }
   record r;
   r.kind = record_kind::message;
   r.body.message = message_body{};
@@ -37,7 +29,15 @@ result<seq_no, errc> journal::append_message(queue_id q, const message_id& id, b
   set_id(r.body.message.id, id);
   r.part1 = properties;
   r.part2 = payload;
-  return append(r);
+  return append_data(r);
+}
+
+// Records that add data (message, queue created, epoch) may not overtake
+// deferred ones; their refusals are what the backpressure stat counts.
+result<seq_no, errc> journal::append_data(record& r) noexcept {
+  const auto s = _def_cnt > 0 ? result<seq_no, errc>{unexpected{errc::backpressure}} : append(r);
+  if (!s.ok() && s.error() == errc::backpressure) ++_stats.backpressure;
+  return s;
 }
 
 namespace {
@@ -133,10 +133,8 @@ result<seq_no, errc> journal::append_deferrable(const journal_deferred& d) noexc
   record r;
   if (const auto st = build(d, r); !st) return unexpected{st.error()};
   if (_def_cnt == 0) {
-    const auto bp = _stats.backpressure;
     const auto s = append(r);
-    if (s.ok() || s.error() != errc::backpressure) return s;
-    _stats.backpressure = bp;  // not refused: it waits
+    if (s.ok() || s.error() != errc::backpressure) return s;  // else: not refused, it waits
   } else if (_failed) {
     return unexpected{errc::journal_failed};
   }
@@ -156,11 +154,7 @@ void journal::place_deferred() noexcept {
   while (_def_cnt > 0 && !_failed) {
     record r;
     if (build(_deferred[_def_head], r).ok()) {
-      const auto bp = _stats.backpressure;
-      if (!append(r).ok()) {  // still no room: the next poll
-        _stats.backpressure = bp;
-        return;
-      }
+      if (!append(r).ok()) return;  // still no room: the next poll
     } else {
       ++_stats.deferred_stale;
     }
@@ -171,15 +165,11 @@ void journal::place_deferred() noexcept {
 
 result<seq_no, errc> journal::append_epoch(epoch_no new_epoch) {
   if (new_epoch <= _state.epoch()) return unexpected{errc::epoch_out_of_order};
-  if (_def_cnt > 0) {
-    ++_stats.backpressure;
-    return unexpected{errc::backpressure};
-  }
   record r;
   r.kind = record_kind::epoch;
   r.epoch = new_epoch;
   r.body.epoch = epoch_body{_state.epoch().value()};
-  return append(r);
+  return append_data(r);
 }
 
 }  // namespace sluice::storage
