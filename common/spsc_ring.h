@@ -47,6 +47,15 @@ class spsc_ring {
     return true;
   }
 
+  // Producer thread only: how many push() calls will succeed from now on at
+  // the least (the consumer can only free more). Lets a producer that must
+  // hand one item to each of several rings check them all before it pushes
+  // to any.
+  std::size_t free_slots() noexcept {
+    _head_cache = _head.load(std::memory_order_acquire);
+    return _mask + 1 - (_tail.load(std::memory_order_relaxed) - _head_cache);
+  }
+
   // Consumer thread only.
   std::optional<T> pop() noexcept {
     const std::size_t head = _head.load(std::memory_order_relaxed);

@@ -18,6 +18,22 @@ TEST(spsc_ring, full_ring_refuses_and_empty_ring_returns_nothing) {
   EXPECT_FALSE(r.pop().has_value());
 }
 
+TEST(spsc_ring, free_slots_counts_what_push_will_take) {
+  spsc_ring<int> r(4);
+  EXPECT_EQ(r.free_slots(), 4u);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(r.push(int{i}));
+  EXPECT_EQ(r.free_slots(), 1u);
+  ASSERT_TRUE(r.push(3));
+  EXPECT_EQ(r.free_slots(), 0u);
+  EXPECT_FALSE(r.push(4));
+  (void)r.pop();
+  (void)r.pop();
+  EXPECT_EQ(r.free_slots(), 2u);
+  EXPECT_TRUE(r.push(5));
+  EXPECT_TRUE(r.push(6));
+  EXPECT_FALSE(r.push(7));
+}
+
 TEST(spsc_ring, wraps_around_many_times) {
   spsc_ring<std::uint64_t> r(8);
   std::uint64_t next_in = 0;

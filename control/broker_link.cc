@@ -48,15 +48,26 @@ broker_link::json broker_link::call(json req, int timeout_ms) {
   req["id"] = id;
   if (!send_all(_fd.load(), req.dump() + "\n")) {
     drop_locked();
-    return json{{"ok", false}, {"error", "broker connection lost"}};
+    return json{{"ok", false}, {"error", "broker connection lost"}, {"outcome_unknown", true}};
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     std::string line;
-    if (left.count() <= 0 || !read_line(_fd.load(), _rbuf, line, static_cast<int>(left.count()))) {
-      drop_locked();  // a late reply must not be taken for the next request's
-      return json{{"ok", false}, {"error", "broker did not answer within " + std::to_string(timeout_ms) + " ms"}};
+    if (left.count() <= 0) {
+      // Keep the connection: the broker answers every request in order, so
+      // this one's late reply is skipped by its id. Dropping it would make
+      // the keeper take a slow broker for a new one and push a resync at it.
+      return json{{"ok", false},
+                  {"error", "broker did not answer within " + std::to_string(timeout_ms) + " ms"},
+                  {"outcome_unknown", true}};
+    }
+    if (!read_line(_fd.load(), _rbuf, line, static_cast<int>(left.count()))) {
+      if (std::chrono::steady_clock::now() < deadline) {  // closed or broken, not slow
+        drop_locked();
+        return json{{"ok", false}, {"error", "broker connection lost"}, {"outcome_unknown", true}};
+      }
+      continue;  // timed out: answered above
     }
     try {
       json reply = json::parse(line);
@@ -66,6 +77,11 @@ broker_link::json broker_link::call(json req, int timeout_ms) {
       return json{{"ok", false}, {"error", "broker sent a malformed reply"}};
     }
   }
+}
+
+void broker_link::resync_soon() {
+  std::lock_guard lk(_mu);
+  _fresh = true;
 }
 
 void broker_link::keeper() {

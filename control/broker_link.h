@@ -38,8 +38,14 @@ class broker_link {
 
   // Sends `req` (an "id" is added) and returns the broker's reply object, or
   // {"ok": false, "error": "..."} when the broker cannot be reached or does
-  // not answer within `timeout_ms`.
+  // not answer within `timeout_ms`. When the request was sent and no reply
+  // came, the reply also has "outcome_unknown": true — the broker may still
+  // carry it out. A late reply is recognised by its id and skipped; the
+  // connection is kept (a slow answer is not a new broker to resync).
   json call(json req, int timeout_ms = 3000);
+  // Runs on_connect again at the next probe (the caller changed what a
+  // resync pushes and is not sure the broker has it).
+  void resync_soon();
 
   bool connected() const noexcept { return _fd.load() >= 0; }
   std::uint64_t resyncs() const noexcept { return _resyncs.load(); }

@@ -121,8 +121,8 @@ bool control_node::resync(const json& hello) {
 void control_node::sampler() {
   while (!_stop.load()) {
     sample s;
-    s.stats = _link.call(json{{"cmd", "stats"}}, 2000);
-    s.queues = s.stats.value("ok", false) ? _link.call(json{{"cmd", "queues"}}, 2000) : json::object();
+    s.stats = _link.call(json{{"cmd", "stats"}});
+    s.queues = s.stats.value("ok", false) ? _link.call(json{{"cmd", "queues"}}) : json::object();
     s.at = std::chrono::steady_clock::now();
     s.valid = s.stats.value("ok", false) && s.queues.value("ok", false);
     {
@@ -167,7 +167,7 @@ json control_node::handle(const json& req) {
     json r = _link.call(json{{"cmd", "stats"}});
     if (r.value("ok", false)) {
       std::lock_guard lk(_mu);
-      r["control"] = {{"reloads_ok", _reloads_ok}, {"reloads_refused", _reloads_refused},
+      r["control"] = {{"reloads_ok", _reloads_ok}, {"reloads_refused", _reloads_refused}, {"reloads_unknown", _reloads_unknown},
                       {"broker_resyncs", _link.resyncs()}};
     }
     return r;
@@ -355,6 +355,20 @@ json control_node::reload() {
     _cfg.domains = parsed->domains;
     ++_reloads_ok;
     spdlog::info("reloaded {}: {}", _config_path, r.dump());
+    if (r.contains("warning")) spdlog::warn("reload: {}", r["warning"].get<std::string>());
+  } else if (r.value("outcome_unknown", false)) {
+    // The broker may have taken it. The file parsed, so the broker will not
+    // refuse it: adopt it and push it again at the next probe, so broker and
+    // control plane end on the same config whichever way this went.
+    _config_text = ss.str();
+    _cfg.domains = parsed->domains;
+    ++_reloads_unknown;
+    _link.resync_soon();
+    spdlog::warn("reload of {}: {}; the new config is pushed to the broker again", _config_path,
+                 r.value("error", std::string("?")));
+    r["error"] = r.value("error", std::string("?")) +
+                 ": the outcome is unknown; the new config is kept and pushed to the broker again when it answers "
+                 "(see `sluicectl status`)";
   } else {
     ++_reloads_refused;
   }

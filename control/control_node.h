@@ -83,6 +83,7 @@ class control_node {
   sample _prev;
   std::uint64_t _reloads_ok = 0;
   std::uint64_t _reloads_refused = 0;
+  std::uint64_t _reloads_unknown = 0;  // sent, no answer in time: adopted and pushed again
   std::atomic<bool> _stop{false};
   std::thread _sampler;
   std::unique_ptr<membership> _membership;

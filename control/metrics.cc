@@ -101,6 +101,7 @@ std::string control_node::render_metrics() {
   w.family("sluice_control_reloads_total", "counter", "Config reloads by result.");
   w.value("sluice_control_reloads_total", "result=\"ok\"", static_cast<double>(_reloads_ok));
   w.value("sluice_control_reloads_total", "result=\"refused\"", static_cast<double>(_reloads_refused));
+  w.value("sluice_control_reloads_total", "result=\"unknown\"", static_cast<double>(_reloads_unknown));
   if (!_last.valid) return w.str();
 
   const auto& qs = _last.queues["queues"];

@@ -152,6 +152,7 @@ void print_human(const std::string& cmd, const json& r) {
     if (!r["restart_needed_for"].empty()) {
       std::printf("not applied until a restart: %s\n", str(r["restart_needed_for"]).c_str());
     }
+    if (r.contains("warning")) std::printf("warning: %s\n", str(r["warning"]).c_str());
   } else if (cmd == "drain") {
     if (!r.value("draining", false)) {
       std::printf("accepting sessions again\n");

@@ -13,6 +13,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "common/assert.h"
 #include "common/unix_socket.h"
 #include "datapath/xdp/xdp_steering.h"
 
@@ -30,7 +31,8 @@ json error_reply(const std::string& why) { return json{{"ok", false}, {"error", 
 
 broker_service::broker_service(const broker_config& cfg, std::vector<std::unique_ptr<shard>>& shards,
                                const xdp::xdp_steering* steering)
-    : _cfg(cfg), _shards(shards), _steering(steering), _current(&cfg),
+    : _cfg(cfg), _shards(shards), _steering(steering),
+      _current(std::shared_ptr<const broker_config>{}, &cfg),  // not owned: main's config outlives the service
       _serving(shards.size(), cfg.cluster.membership != membership_kind::etcd) {
   _started_unix = static_cast<std::int64_t>(std::time(nullptr));
 }
@@ -139,30 +141,62 @@ json broker_service::dispatch(const json& req) {
                      "partitions, drain)");
 }
 
+std::vector<std::shared_ptr<shard_query>> broker_service::submit(query_kind kind,
+                                                                 const std::function<void(shard_query&)>& fill,
+                                                                 int only) {
+  std::vector<std::uint32_t> targets;
+  for (std::uint32_t i = 0; i < _shards.size(); ++i) {
+    if (only < 0 || static_cast<std::uint32_t>(only) == i) targets.push_back(i);
+  }
+  // All or nothing: a change handed to some shards and not to others would
+  // leave them disagreeing. The service thread is each ring's only
+  // producer, so room seen here is still there when it pushes.
+  const auto room_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  for (const auto i : targets) {
+    while (_shards[i]->query_room() == 0) {
+      if (std::chrono::steady_clock::now() > room_deadline) {
+        throw std::runtime_error("shard " + std::to_string(i) + " has " + std::to_string(k_query_ring_sz) +
+                                 " requests waiting and takes no more (busy or not running); nothing was changed");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  std::vector<std::shared_ptr<shard_query>> qs;
+  for (const auto i : targets) {
+    auto q = std::make_shared<shard_query>(kind);
+    q->shard = i;
+    if (fill) fill(*q);
+    const bool pushed = _shards[i]->submit(q);
+    SLUICE_ASSERT(pushed, "a query ring with room refused a push");
+    qs.push_back(std::move(q));
+  }
+  return qs;
+}
+
+std::vector<std::uint32_t> broker_service::await(const std::vector<std::shared_ptr<shard_query>>& qs) const {
+  const auto deadline = std::chrono::steady_clock::now() + k_answer_wait;
+  std::vector<std::uint32_t> late;
+  for (const auto& q : qs) {
+    while (!q->done.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    if (!q->done.load(std::memory_order_acquire)) late.push_back(q->shard);
+  }
+  return late;
+}
+
 std::vector<std::shared_ptr<shard_query>> broker_service::ask(query_kind kind,
                                                               const std::function<void(shard_query&)>& fill,
                                                               int only) {
-  std::vector<std::shared_ptr<shard_query>> qs;
-  for (std::size_t i = 0; i < _shards.size(); ++i) {
-    if (only >= 0 && static_cast<std::size_t>(only) != i) continue;
-    auto q = std::make_shared<shard_query>(kind);
-    if (fill) fill(*q);
-    bool pushed = false;
-    for (int t = 0; t < 1000 && !(pushed = _shards[i]->submit(q)); ++t) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    if (!pushed) throw std::runtime_error("shard " + std::to_string(i) + " does not take requests");
-    qs.push_back(std::move(q));
+  auto qs = submit(kind, fill, only);
+  if (const auto late = await(qs); !late.empty()) {
+    throw std::runtime_error("shard " + std::to_string(late.front()) + " did not answer within " +
+                             std::to_string(k_answer_wait.count()) +
+                             " ms (busy or not running); the request stays queued on it and is carried out when it "
+                             "gets there");
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  for (std::size_t i = 0; i < qs.size(); ++i) {
-    while (!qs[i]->done.load(std::memory_order_acquire)) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        throw std::runtime_error("shard " + std::to_string(i) + " did not answer within 2 s");
-      }
-      std::this_thread::sleep_for(std::chrono::microseconds(100));
-    }
-    if (!qs[i]->error.empty()) throw std::runtime_error(qs[i]->error);
+  for (const auto& q : qs) {
+    if (!q->error.empty()) throw std::runtime_error(q->error);
   }
   return qs;
 }

@@ -235,19 +235,31 @@ json broker_service::reload(const json& req) {
   for (const auto& d : _current->domains) {
     if (snap->find_domain(d.name) == nullptr) removed.push_back(d.name);
   }
-  const broker_config* next = snap.get();
-  const auto qs = ask(query_kind::set_config, [&](shard_query& q) { q.config = next; });
-  _snapshots.push_back(std::move(snap));
-  _current = next;
+  std::shared_ptr<const broker_config> next = std::move(snap);
+  const auto qs = submit(query_kind::set_config, [&](shard_query& q) { q.config = next; }, -1);
+  // Every shard has it now and applies it before any later request: it is
+  // the broker's config from here on, whether or not each shard answers in
+  // time. A shard that answers late holds its own reference (the query's).
+  _current = std::move(next);
   ++_reloads;
+  const auto late = await(qs);
   std::uint64_t kept = 0;
-  for (const auto& q : qs) kept += q->count;
+  for (const auto& q : qs) {
+    if (q->done.load(std::memory_order_acquire)) kept += q->count;
+  }
   json r = ok_reply();
   r["added"] = added;
   r["changed"] = changed;
   r["removed"] = removed;
   r["queues_keeping_old_definition"] = kept;
   r["restart_needed_for"] = restart_only_changes(_cfg, *parsed);
+  r["pending_shards"] = late;
+  if (!late.empty()) {
+    std::string which;
+    for (const auto i : late) which += (which.empty() ? "" : ", ") + std::to_string(i);
+    r["warning"] = "shard(s) " + which + " did not answer within " + std::to_string(k_answer_wait.count()) +
+                   " ms (busy or not running): they hold the new config and apply it before anything else they do";
+  }
   return r;
 }
 
@@ -255,24 +267,34 @@ json broker_service::partitions(const json& req) {
   if (!req.contains("serving") || !req["serving"].is_array() || req["serving"].size() != _shards.size()) {
     throw std::runtime_error("\"serving\": one boolean per shard (" + std::to_string(_shards.size()) + ")");
   }
+  // A change counts once handed over (the shard applies it in ring order,
+  // however late), so _serving is the state each shard is heading for and a
+  // later request compares against that, never against a stale answer.
+  std::vector<std::shared_ptr<shard_query>> qs;
   for (std::size_t i = 0; i < _shards.size(); ++i) {
     const bool on = req["serving"][i].get<bool>();
     if (on == _serving[i]) continue;
-    ask(query_kind::set_serving, [&](shard_query& q) { q.flag = on; }, static_cast<int>(i));
+    auto q = submit(query_kind::set_serving, [&](shard_query& sq) { sq.flag = on; }, static_cast<int>(i));
     _serving[i] = on;
+    qs.push_back(std::move(q.front()));
   }
-  return ok_reply();
+  const auto late = await(qs);
+  json r = ok_reply();
+  r["pending_shards"] = late;
+  return r;
 }
 
 json broker_service::drain(const json& req) {
   const bool on = req.value("on", true);
-  ask(query_kind::set_draining, [&](shard_query& q) { q.flag = on; });
-  _draining = on;
+  const auto qs = submit(query_kind::set_draining, [&](shard_query& q) { q.flag = on; }, -1);
+  _draining = on;  // handed over: every shard applies it, however late
+  const auto late = await(qs);
   std::uint64_t sessions = 0;
   for (const auto& s : _shards) sessions += ld(s->stats().sessions);
   json r = ok_reply();
   r["draining"] = on;
   r["sessions"] = sessions;
+  r["pending_shards"] = late;
   return r;
 }
 

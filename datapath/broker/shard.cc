@@ -2,6 +2,7 @@
 
 #include <hwloc.h>
 #include <numa.h>
+#include <pthread.h>
 
 #include <chrono>
 #include <cstdio>
@@ -143,6 +144,11 @@ void shard::stop() {
 }
 
 void shard::run() noexcept {
+  // "sluice-shard-N" in top -H, perf and /proc/PID/task/*/comm (15 bytes
+  // at most: longer names are refused, and the thread keeps the process's).
+  char name[16];
+  std::snprintf(name, sizeof name, "sluice-shard-%u", _index % 100);
+  ::pthread_setname_np(::pthread_self(), name);
   std::string why;
   if (!pin_to_cpu(_cpu, why)) {
     std::fprintf(stderr, "sluice-broker: shard %u not pinned: %s\n", _index, why.c_str());

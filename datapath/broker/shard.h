@@ -113,6 +113,9 @@ class shard {
   // Hands a control request to the shard (service thread only: the query
   // ring's single producer). False if the ring is full.
   bool submit(std::shared_ptr<shard_query> q) noexcept { return _queries.push(std::move(q)); }
+  // How many submit() calls will succeed from now on, at the least (service
+  // thread only).
+  std::size_t query_room() noexcept { return _queries.free_slots(); }
 
   const shard_stats& stats() const noexcept { return _stats; }
   std::uint32_t index() const noexcept { return _index; }
@@ -128,7 +131,7 @@ class shard {
   xdp::af_xdp_port* _xdp_port = nullptr;  // _port, when in af_xdp mode
   std::string _port_desc;
   spsc_ring<shard_command> _commands{16};  // main thread → shard
-  spsc_ring<std::shared_ptr<shard_query>> _queries{64};  // service thread → shard
+  spsc_ring<std::shared_ptr<shard_query>> _queries{k_query_ring_sz};  // service thread → shard
   shard_stats _stats;
   std::thread _thread;
   // Start-up handshake. _phase: 0 starting, 1 recovered, 2 failed (then

@@ -84,7 +84,7 @@ void handle_query(shard_query& q, shard_protocol& proto, transport::endpoint& ep
           }
         });
         break;
-      case query_kind::set_config: q.count = e.set_config(*q.config); break;
+      case query_kind::set_config: q.count = e.set_config(q.config); break;
       case query_kind::set_serving: proto.set_serving(q.flag); break;
       case query_kind::set_draining: ep.set_draining(q.flag); break;
     }

@@ -6,12 +6,19 @@
 // shared_ptr<shard_query> on the shard's query ring; the shard handles it
 // between loop iterations (shard_control.cc), fills the results, and sets
 // `done` (release). The service thread polls `done` (acquire) with a
-// deadline; the shared_ptr keeps the query alive for whichever side lets go
-// last, so a shard that answers late never writes into freed memory.
+// deadline.
+//
+// A shard may answer after the deadline (descheduled, stopped by a
+// debugger): it then still carries the query out, in ring order. So a query
+// owns everything it carries — strings by value, the config snapshot by
+// shared_ptr — and the shared_ptr to the query keeps it alive for whichever
+// side lets go last; nothing in it points at the service thread's stack or
+// at state that a deadline could free.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -55,14 +62,18 @@ struct session_row {
   transport::session_counters ctr;
 };
 
+// How many queries may wait on one shard's ring.
+inline constexpr std::size_t k_query_ring_sz = 64;
+
 struct shard_query {
   explicit shard_query(query_kind k) : kind(k) {}
 
   const query_kind kind;
+  std::uint32_t shard = 0;  // the shard it was handed to
   // inputs
   std::string uri;
   std::uint64_t session_id = 0;
-  const broker_config* config = nullptr;
+  std::shared_ptr<const broker_config> config;  // set_config: shared with the engine that applies it
   bool flag = false;
   // outputs (written by the shard before `done`)
   std::vector<queue_row> queues;

@@ -94,6 +94,7 @@ result<idx, status> engine::create_queue(std::string_view uri) noexcept {
   queue_rec q;
   q.uri = key;
   q.domain = d;
+  q.domain_owner = _cfg;
   const std::size_t sub_cnt = d->mode == broker::domain_mode::fanout ? d->app_ids.size() : 1;
   q.subs.resize(sub_cnt);
   for (std::size_t i = 0; i < sub_cnt; ++i) {
@@ -170,20 +171,32 @@ bool engine::remove_queue(idx qi) noexcept {
   return true;
 }
 
-std::size_t engine::set_config(const broker::broker_config& cfg) noexcept {
-  _cfg = &cfg;
+std::size_t engine::set_config(std::shared_ptr<const broker::broker_config> cfg) noexcept {
+  SLUICE_ASSERT(cfg != nullptr, "a reload hands the engine a config");
+  _cfg = cfg.get();
   std::size_t kept_old = 0;
   for (auto& q : _queues) {
     if (q.domain == nullptr) continue;
-    const broker::domain_config* d = cfg.find_domain(q.domain->name);
+    const broker::domain_config* d = cfg->find_domain(q.domain->name);
     // A queue follows its domain's new limits; a changed mode or app id set
     // would change what its stored messages mean, so it keeps the old one.
     if (d != nullptr && d->mode == q.domain->mode && d->app_ids == q.domain->app_ids) {
       q.domain = d;
+      q.domain_owner = _cfg;
     } else {
       ++kept_old;
     }
   }
+  // Keep the new snapshot and the old ones a queue still points into; the
+  // rest (and the construction config, never owned here) are let go.
+  std::vector<std::shared_ptr<const broker::broker_config>> keep{std::move(cfg)};
+  for (auto& s : _snapshots) {
+    if (s.get() == _cfg) continue;
+    const bool used = std::any_of(_queues.begin(), _queues.end(),
+                                  [&](const queue_rec& q) { return q.domain != nullptr && q.domain_owner == s.get(); });
+    if (used) keep.push_back(std::move(s));
+  }
+  _snapshots = std::move(keep);
   return kept_old;
 }
 

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -167,10 +168,13 @@ class engine {
   std::uint64_t purge(idx queue) noexcept;
   // Purges and forgets the queue; false (nothing done) while it has consumers.
   bool remove_queue(idx queue) noexcept;
-  // Switches to a new config (reload): queues follow their domain's new
-  // definition when its mode and app ids are unchanged; returns how many
-  // queues kept the old one. `cfg` must outlive the engine.
-  std::size_t set_config(const broker::broker_config& cfg) noexcept;
+  // Switches to a new config snapshot (reload): queues follow their domain's
+  // new definition when its mode and app ids are unchanged; returns how many
+  // queues kept the old one. The engine shares ownership of `cfg` and of
+  // every earlier snapshot a queue still uses, and lets go of the others
+  // here (they may be freed on this thread: control path only). The config
+  // given at construction must outlive the engine.
+  std::size_t set_config(std::shared_ptr<const broker::broker_config> cfg) noexcept;
   // Queue slots to iterate with live(); deleted queues leave a free slot.
   std::size_t queue_slots() const noexcept { return _queues.size(); }
   bool live(idx queue) const noexcept { return _queues[queue].domain != nullptr; }
@@ -240,6 +244,7 @@ class engine {
   struct queue_rec {
     std::string uri;
     const broker::domain_config* domain = nullptr;
+    const broker::broker_config* domain_owner = nullptr;  // the snapshot `domain` lives in
     std::vector<subscription> subs;
     std::uint64_t messages = 0;
     std::uint64_t bytes = 0;
@@ -261,6 +266,9 @@ class engine {
   static std::uint64_t key(std::uint64_t seq, std::uint8_t sub) noexcept { return (seq << 4) | sub; }
 
   const broker::broker_config* _cfg;
+  // Reload snapshots this engine uses: the current one and those that queues
+  // which kept an old domain definition point into (see set_config).
+  std::vector<std::shared_ptr<const broker::broker_config>> _snapshots;
   engine_limits _limits;
   push_sink& _sink;
   durability_hook* _hook = nullptr;

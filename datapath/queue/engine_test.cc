@@ -386,5 +386,83 @@ TEST_F(disk_fixture, restore_beyond_the_pools_is_refused) {
   EXPECT_EQ(ok, 64u) << "max_message_slots bounds what recovery can rebuild";
 }
 
+// A reload snapshot lives as long as a queue uses it, whoever else lets go
+// of it: the broker's service thread gives up its reference when a shard is
+// slow to answer (issue 13: queues then read freed domain definitions).
+TEST_F(engine_fixture, reload_snapshots_live_while_a_queue_uses_them) {
+  const auto qp = *e.open_queue("p/old");
+  const auto qf = *e.open_queue("f/old");
+  std::string err;
+  // A: "p" gets a bigger limit (queues follow it); "f" gets another app id
+  // set (its queue keeps the definition it was created with).
+  auto a = broker::parse_config(R"(
+[[domain]]
+name = "p"
+max_messages = 7
+[[domain]]
+name = "f"
+mode = "fanout"
+app_ids = ["a", "b", "c"]
+)",
+                                "a", err);
+  ASSERT_TRUE(a) << err;
+  std::weak_ptr<const broker::broker_config> weak_a;
+  {
+    auto snap = std::make_shared<const broker::broker_config>(*a);
+    weak_a = snap;
+    EXPECT_EQ(e.set_config(std::move(snap)), 1u);  // f/old kept its definition
+  }
+  ASSERT_FALSE(weak_a.expired()) << "the engine holds the snapshot its queues use";
+  for (int i = 0; i < 7; ++i) put(qp, "x");
+  EXPECT_EQ(e.put(qp, {}, wire::as_bytes(std::string_view("8")), 0).status, status::queue_full);
+
+  // B: both domains as in A. f/old still has the construction config's
+  // definition, p/old moves to B: A is used by nobody and goes.
+  auto b = broker::parse_config(R"(
+[[domain]]
+name = "p"
+max_messages = 8
+[[domain]]
+name = "f"
+mode = "fanout"
+app_ids = ["a", "b", "c"]
+[[domain]]
+name = "g"
+mode = "fanout"
+app_ids = ["x"]
+)",
+                                "b", err);
+  ASSERT_TRUE(b) << err;
+  std::weak_ptr<const broker::broker_config> weak_b;
+  {
+    auto snap = std::make_shared<const broker::broker_config>(*b);
+    weak_b = snap;
+    EXPECT_EQ(e.set_config(std::move(snap)), 1u);
+  }
+  EXPECT_TRUE(weak_a.expired()) << "no queue points into A any more";
+  ASSERT_FALSE(weak_b.expired());
+  put(qp, "8");
+  EXPECT_EQ(e.put(qp, {}, wire::as_bytes(std::string_view("9")), 0).status, status::queue_full);
+
+  // A queue created under B that keeps its definition through C holds B.
+  const auto qg = *e.open_queue("g/new");
+  (void)qg;
+  auto c = broker::parse_config("[[domain]]\nname = \"g\"\nmode = \"fanout\"\napp_ids = [\"y\"]\n", "c", err);
+  ASSERT_TRUE(c) << err;
+  std::weak_ptr<const broker::broker_config> weak_c;
+  {
+    auto snap = std::make_shared<const broker::broker_config>(*c);
+    weak_c = snap;
+    EXPECT_EQ(e.set_config(std::move(snap)), 3u);  // p/old (gone from C), f/old, g/new keep theirs
+  }
+  EXPECT_FALSE(weak_b.expired()) << "p/old and g/new still point into B";
+  EXPECT_FALSE(weak_c.expired());
+  // Their definitions still read as written (freed memory would not).
+  EXPECT_EQ(e.info(qp).domain, "p");
+  EXPECT_EQ(e.info(qf).domain, "f");
+  EXPECT_EQ(e.app_cnt(qf), 2u);
+  EXPECT_EQ(e.put(qp, {}, wire::as_bytes(std::string_view("9")), 0).status, status::queue_full);
+}
+
 }  // namespace
 }  // namespace sluice::queue

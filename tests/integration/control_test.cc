@@ -32,21 +32,12 @@
 #include "tests/support/client_helpers.h"
 #include "tests/support/control_process.h"
 #include "tests/support/journal_dir.h"
+#include "tests/support/traffic.h"
 
 namespace sluice::testing {
 namespace {
 
 using json = nlohmann::json;
-
-// Polls `f` every 20 ms until it returns true or `seconds` pass.
-bool eventually(const std::function<bool()>& f, double seconds = 10) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (!f()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
 
 std::uint16_t free_tcp_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -72,79 +63,6 @@ json queue_row(const std::string& sock, const std::string& uri) {
   }
   return nullptr;
 }
-
-// A producer and a consumer on their own thread, closed loop (at most 64
-// unacknowledged PUTs), counting ACKs and deliveries, until stopped.
-class traffic {
- public:
-  traffic(const std::string& addr, std::string uri) : _addr(addr), _uri(std::move(uri)) {
-    _thread = std::thread([this] { run(); });
-  }
-  ~traffic() { stop(); }
-  void stop() {
-    _stop = true;
-    if (_thread.joinable()) _thread.join();
-  }
-  std::uint64_t acks() const { return _acks.load(); }
-  std::uint64_t delivered() const { return _delivered.load(); }
-  std::uint64_t bad_acks() const { return _bad_acks.load(); }
-  bool failed() const { return _failed.load(); }
-  std::string error() const {
-    std::lock_guard lk(_mu);
-    return _error;
-  }
-
- private:
-  void fail(const std::string& why) {
-    std::lock_guard lk(_mu);
-    _error = why;
-    _failed = true;
-  }
-  void run() {
-    client::client_config cfg;
-    cfg.broker = _addr;
-    auto p = client::client::connect(cfg);
-    auto c = client::client::connect(cfg);
-    if (!p.ok() || !c.ok()) return fail("connect failed");
-    std::uint64_t in_flight = 0;
-    (*p)->on_ack([&](const client::ack& a) {
-      --in_flight;
-      if (a.status == wire::status::ok) {
-        _acks.fetch_add(1);
-      } else {
-        _bad_acks.fetch_add(1);
-      }
-    });
-    (*c)->on_message([&](const client::message& m) {
-      _delivered.fetch_add(1);
-      (void)(*c)->confirm(m.queue, m.guid);
-    });
-    auto wq = (*p)->open_queue(_uri, writer());
-    auto rq = (*c)->open_queue(_uri, reader());
-    if (!wq.ok() || !rq.ok()) return fail("open_queue failed");
-    const std::string payload(64, 'x');
-    while (!_stop) {
-      while (in_flight < 64) {
-        if (!(*p)->post(*wq, wire::as_bytes(payload)).ok()) break;
-        ++in_flight;
-      }
-      (*p)->poll(0);
-      (*c)->poll(100 * k_ns_per_us);
-      if (!(*p)->connected() || !(*c)->connected()) return fail("a session ended");
-    }
-  }
-
-  std::string _addr;
-  std::string _uri;
-  std::atomic<bool> _stop{false};
-  std::atomic<bool> _failed{false};
-  std::atomic<std::uint64_t> _acks{0};
-  std::atomic<std::uint64_t> _bad_acks{0};
-  std::atomic<std::uint64_t> _delivered{0};
-  mutable std::mutex _mu;
-  std::string _error;
-  std::thread _thread;
-};
 
 class control_plane : public ::testing::Test {
  protected:

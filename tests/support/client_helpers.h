@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "client/client.h"
 
@@ -27,6 +29,17 @@ inline bool poll_until(std::initializer_list<client::client*> clients, const std
   while (!done()) {
     if (monotonic_now_ns() > deadline) return false;
     for (auto* c : clients) c->poll(clients.size() == 1 ? 1 * k_ns_per_ms : 0);
+  }
+  return true;
+}
+
+// Checks `f` every 20 ms (no client to poll) until it returns true or
+// `seconds` pass; returns its last answer.
+inline bool eventually(const std::function<bool()>& f, double seconds = 10) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (!f()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return true;
 }
