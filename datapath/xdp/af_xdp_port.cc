@@ -14,7 +14,10 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <thread>
 
 namespace sluice::xdp {
 
@@ -127,34 +130,60 @@ bool af_xdp_port::setup(std::string& err) {
   attempts.push_back(XDP_COPY);
   std::string zc_refusal;
   int last_err = 0;
-  for (const std::uint16_t flag : attempts) {
-    xsk_umem_config uc{};
-    uc.fill_size = _cfg.ring_sz;
-    uc.comp_size = _cfg.ring_sz;
-    uc.frame_size = k_frame_sz;
-    uc.frame_headroom = 0;
-    int rc = xsk_umem__create(&_umem, _area, _area_sz, &_r->fill, &_r->comp, &uc);
-    if (rc != 0) {
+  // A socket closed a moment ago (a broker restarted at once) keeps its
+  // queue until the kernel has released it, asynchronously: bind answers
+  // EBUSY meanwhile. Wait for the queue, bounded, and say so.
+  const auto busy_until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(_cfg.busy_wait_ns);
+  const auto busy_since = std::chrono::steady_clock::now();
+  bool said_busy = false;
+  for (;;) {
+    for (const std::uint16_t flag : attempts) {
+      xsk_umem_config uc{};
+      uc.fill_size = _cfg.ring_sz;
+      uc.comp_size = _cfg.ring_sz;
+      uc.frame_size = k_frame_sz;
+      uc.frame_headroom = 0;
+      int rc = xsk_umem__create(&_umem, _area, _area_sz, &_r->fill, &_r->comp, &uc);
+      if (rc != 0) {
+        _umem = nullptr;
+        err = where + ": cannot register the UMEM: " + errno_text(-rc) + privilege_hint(-rc);
+        return false;
+      }
+      xsk_socket_config sc{};
+      sc.rx_size = _cfg.ring_sz;
+      sc.tx_size = _cfg.ring_sz;
+      sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
+      sc.xdp_flags = _cfg.skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+      sc.bind_flags = static_cast<std::uint16_t>(XDP_USE_NEED_WAKEUP | flag);
+      rc = xsk_socket__create(&_xsk, _cfg.ifname.c_str(), _cfg.queue_id, _umem, &_r->rx, &_r->tx, &sc);
+      if (rc == 0) break;
+      _xsk = nullptr;
+      last_err = -rc;
+      xsk_umem__delete(_umem);
       _umem = nullptr;
-      err = where + ": cannot register the UMEM: " + errno_text(-rc) + privilege_hint(-rc);
-      return false;
+      if (flag == XDP_ZEROCOPY) zc_refusal = errno_text(last_err);
     }
-    xsk_socket_config sc{};
-    sc.rx_size = _cfg.ring_sz;
-    sc.tx_size = _cfg.ring_sz;
-    sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
-    sc.xdp_flags = _cfg.skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-    sc.bind_flags = static_cast<std::uint16_t>(XDP_USE_NEED_WAKEUP | flag);
-    rc = xsk_socket__create(&_xsk, _cfg.ifname.c_str(), _cfg.queue_id, _umem, &_r->rx, &_r->tx, &sc);
-    if (rc == 0) break;
-    _xsk = nullptr;
-    last_err = -rc;
-    xsk_umem__delete(_umem);
-    _umem = nullptr;
-    if (flag == XDP_ZEROCOPY) zc_refusal = errno_text(last_err);
+    if (_xsk != nullptr || last_err != EBUSY || std::chrono::steady_clock::now() >= busy_until) break;
+    if (!said_busy) {
+      std::fprintf(stderr,
+                   "sluice-broker: %s: the queue is busy (an AF_XDP socket closed a moment ago is still being "
+                   "released by the kernel); waiting up to %lld ms\n",
+                   where.c_str(), static_cast<long long>(_cfg.busy_wait_ns / k_ns_per_ms));
+      said_busy = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (said_busy && _xsk != nullptr) {
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - busy_since);
+    std::fprintf(stderr, "sluice-broker: %s: the queue came free after %lld ms\n", where.c_str(),
+                 static_cast<long long>(waited.count()));
   }
   if (_xsk == nullptr) {
     err = where + ": cannot bind an AF_XDP socket: " + errno_text(last_err) + privilege_hint(last_err);
+    if (last_err == EBUSY) {
+      err += " (still busy after " + std::to_string(_cfg.busy_wait_ns / k_ns_per_ms) +
+             " ms: another process has an AF_XDP socket on this queue)";
+    }
     if (last_err == EINVAL) err += " (does the interface have queue " + std::to_string(_cfg.queue_id) + "?)";
     return false;
   }

@@ -59,6 +59,7 @@ struct af_xdp_port_config {
   bool hugepages = true;
   int numa_node = -1;
   int xsks_map_fd = -1;             // the XSKMAP the socket registers in
+  time_ns busy_wait_ns = 5 * k_ns_per_s;  // how long open() waits for a queue another socket still holds
 };
 
 struct af_xdp_port_counters {
