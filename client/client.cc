@@ -41,6 +41,16 @@ std::string describe(const error& e) {
   return s;
 }
 
+std::string describe_connect(const error& e) {
+  if (e.code == errc::broker_refused && e.status == wire::status::limit_reached) {
+    return "the broker is at its session limit (limits.max_sessions per shard): try again later, or raise it";
+  }
+  if (e.code == errc::broker_refused && e.status == wire::status::shutting_down) {
+    return "the broker is draining or shutting down and takes no new sessions: use another node";
+  }
+  return describe(e);
+}
+
 // ---- impl construction and teardown ----------------------------------------------
 
 client::impl::impl(const client_config& cfg, const net_addr& broker,

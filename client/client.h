@@ -72,6 +72,9 @@ struct error {
 };
 // "broker refused: unknown_domain", "would block (send window full)", ...
 std::string describe(const error& e);
+// describe() for a failed connect, saying what to do about a refusal
+// ("the broker is at its session limit ...").
+std::string describe_connect(const error& e);
 
 struct client_config {
   std::string broker = "127.0.0.1:7600";  // address:port of any broker shard

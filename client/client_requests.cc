@@ -66,6 +66,12 @@ result<broker_link*, error> client::impl::link_to(lock_t& lk, const net_addr& ad
     l->sess->close(wire::status::timeout);
     l->sess = nullptr;
     l->st = broker_link::state::dead;
+    return unexpected{error{errc::connect_failed}};
+  }
+  // The broker answered the handshake with REFUSE: say why (its session
+  // limit, draining) instead of waiting out the connect timeout.
+  if (l->close_reason != wire::status::timeout && l->close_reason != wire::status::ok) {
+    return unexpected{error{errc::broker_refused, l->close_reason}};
   }
   return unexpected{error{errc::connect_failed}};
 }

@@ -160,6 +160,13 @@ std::string control_node::render_metrics() {
     }
   };
   per_shard("sluice_shard_sessions", "gauge", "Open client sessions.", "sessions");
+  w.family("sluice_sessions_refused_total", "counter",
+           "New sessions refused (REFUSE sent): limit = every session slot in use, draining = the node drains.");
+  for (const auto& s : shards) {
+    const std::string l = "shard=\"" + std::to_string(s["index"].get<int>()) + "\"";
+    w.value("sluice_sessions_refused_total", l + ",reason=\"limit\"", s.value("sessions_refused", 0.0));
+    w.value("sluice_sessions_refused_total", l + ",reason=\"draining\"", s.value("sessions_refused_draining", 0.0));
+  }
   const auto per_journal = [&](const char* name, const char* type, const char* help, const char* key) {
     w.family(name, type, help);
     for (const auto& s : shards) {

@@ -54,7 +54,8 @@ std::unique_ptr<client::client> connect_or_report(const char* cmd, const std::st
   auto c = client::client::connect(cfg);
   if (c) return std::move(*c);
   const client::error e = c.error();
-  std::fprintf(stderr, "%s: cannot connect to broker %s: %s\n", cmd, broker.c_str(), client::describe(e).c_str());
+  std::fprintf(stderr, "%s: cannot connect to broker %s: %s\n", cmd, broker.c_str(),
+               client::describe_connect(e).c_str());
   if (e.code == client::errc::invalid_argument) {
     std::fprintf(stderr, "%s: --broker takes IP:PORT, e.g. 127.0.0.1:7600 (host names are not resolved)\n", cmd);
   } else if (e.code == client::errc::connect_failed || e.code == client::errc::timeout) {

@@ -51,9 +51,10 @@ void print_stats(const std::vector<std::unique_ptr<shard>>& shards, const xdp::x
     const auto ld = [](const std::atomic<std::uint64_t>& a) {
       return static_cast<unsigned long long>(a.load(std::memory_order_relaxed));
     };
-    std::printf("shard %u cpu %d: sessions %llu queues %llu puts %llu acks %llu pushes %llu confirms %llu "
+    std::printf("shard %u cpu %d: sessions %llu refused %llu queues %llu puts %llu acks %llu pushes %llu confirms %llu "
                 "redirects %llu errors %llu bad_datagrams %llu mem %llu B busy %.1f%%\n",
-                s->index(), st.cpu.load(std::memory_order_relaxed), ld(st.sessions), ld(st.queues), ld(st.puts),
+                s->index(), st.cpu.load(std::memory_order_relaxed), ld(st.sessions),
+                ld(st.sessions_refused) + ld(st.sessions_refused_draining), ld(st.queues), ld(st.puts),
                 ld(st.acks), ld(st.pushes), ld(st.confirms), ld(st.redirects), ld(st.errors),
                 ld(st.bad_datagrams), ld(st.memory_bytes),
                 st.loops.load() ? 100.0 * static_cast<double>(st.busy_loops.load()) / static_cast<double>(st.loops.load())

@@ -106,6 +106,8 @@ json broker_service::stats() const {
   for (const auto& s : _shards) {
     const auto& st = s->stats();
     json j = {{"index", s->index()},     {"sessions", ld(st.sessions)},   {"queues", ld(st.queues)},
+              {"sessions_refused", ld(st.sessions_refused)},
+              {"sessions_refused_draining", ld(st.sessions_refused_draining)},
               {"puts", ld(st.puts)},     {"acks", ld(st.acks)},           {"pushes", ld(st.pushes)},
               {"confirms", ld(st.confirms)}, {"redirects", ld(st.redirects)}, {"errors", ld(st.errors)},
               {"bad_datagrams", ld(st.bad_datagrams)}, {"loops", ld(st.loops)},

@@ -206,6 +206,8 @@ void shard::run() noexcept {
   const auto publish_stats = [&] {
     const auto& c = proto->counters();
     _stats.sessions.store(ep->sessions(), std::memory_order_relaxed);
+    _stats.sessions_refused.store(ep->counters().sessions_refused, std::memory_order_relaxed);
+    _stats.sessions_refused_draining.store(ep->counters().refused_draining, std::memory_order_relaxed);
     _stats.queues.store(proto->engine().queue_cnt(), std::memory_order_relaxed);
     _stats.puts.store(c.puts, std::memory_order_relaxed);
     _stats.acks.store(c.acks, std::memory_order_relaxed);

@@ -43,6 +43,8 @@ namespace sluice::broker {
 // are statistics, read by the main thread without ordering needs).
 struct shard_stats {
   std::atomic<std::uint64_t> sessions{0};
+  std::atomic<std::uint64_t> sessions_refused{0};           // every session slot in use
+  std::atomic<std::uint64_t> sessions_refused_draining{0};  // the shard was draining
   std::atomic<std::uint64_t> queues{0};
   std::atomic<std::uint64_t> puts{0};
   std::atomic<std::uint64_t> acks{0};

@@ -141,8 +141,15 @@ void endpoint::send_challenge(const net_addr& to, std::uint64_t nonce, std::uint
   ++_ctr.challenges_sent;
 }
 
+void endpoint::send_refuse(const net_addr& to, std::uint64_t nonce, wire::status reason) noexcept {
+  auto buf = _tx.begin(to);
+  const auto n = wire::encode_refuse(buf, wire::refuse_body{nonce, static_cast<std::uint16_t>(reason), 0, 0});
+  SLUICE_ASSERT(n.ok(), "REFUSE must encode");
+  _tx.commit(*n);
+}
+
 void endpoint::on_connect(const rx_datagram& d, const wire::connect_body& b) noexcept {
-  if (!_cfg.accept_inbound || _draining) {
+  if (!_cfg.accept_inbound) {
     ++_ctr.handshake_ignored;
     return;
   }
@@ -161,6 +168,14 @@ void endpoint::on_connect(const rx_datagram& d, const wire::connect_body& b) noe
     send_challenge(d.peer, b.client_nonce, now_ts);
     return;
   }
+  // The address is proven: a CONNECT we cannot take gets a REFUSE with the
+  // reason (smaller than the CONNECT, so nothing to amplify) instead of
+  // silence, and the client fails at once saying why.
+  if (_draining) {
+    ++_ctr.refused_draining;
+    send_refuse(d.peer, b.client_nonce, wire::status::shutting_down);
+    return;
+  }
   const std::uint64_t id = derive_session_id(d.peer, b.client_nonce);
   const wire::accept_body a{b.client_nonce, _cfg.session.max_datagram_sz, 0,
                             _cfg.session.recv_window, _cfg.session.max_message_sz, 0};
@@ -176,6 +191,7 @@ void endpoint::on_connect(const rx_datagram& d, const wire::connect_body& b) noe
   session* s = take_free();
   if (s == nullptr) {
     ++_ctr.sessions_refused;
+    send_refuse(d.peer, b.client_nonce, wire::status::limit_reached);
     return;
   }
   s->start_connecting(d.peer, b.client_nonce);
@@ -256,6 +272,20 @@ void endpoint::on_datagram(const rx_datagram& d) noexcept {
       if (!r) break;
       session* s = find(h->session_id);
       if (s != nullptr && s->peer() == d.peer) s->on_reset(static_cast<wire::status>(r->reason));
+      return;
+    }
+    case wire::packet_kind::refuse: {
+      const auto r = wire::decode_refuse(payload);
+      if (!r) break;
+      // Only for an attempt of ours to that address with that nonce, still
+      // before ACCEPT: it ends with the responder's reason.
+      session* s = find_connecting(d.peer, r->client_nonce);
+      if (s == nullptr || s->id() != 0) {
+        ++_ctr.handshake_ignored;
+        return;
+      }
+      ++_ctr.refused_by_peer;
+      s->close(static_cast<wire::status>(r->reason));
       return;
     }
   }

@@ -60,7 +60,9 @@ struct endpoint_counters {
   std::uint64_t handshake_ignored = 0; // stray CHALLENGE/ACCEPT, or not accepting
   std::uint64_t sessions_opened = 0;
   std::uint64_t sessions_closed = 0;
-  std::uint64_t sessions_refused = 0;  // no free session slot
+  std::uint64_t sessions_refused = 0;  // no free session slot (answered REFUSE limit_reached when inbound)
+  std::uint64_t refused_draining = 0;  // verified CONNECT while draining (answered REFUSE shutting_down)
+  std::uint64_t refused_by_peer = 0;   // our handshake answered with REFUSE
   std::uint64_t connect_timeouts = 0;
 };
 
@@ -85,8 +87,9 @@ class endpoint {
   void close_all(wire::status reason) noexcept;
 
   std::size_t sessions() const noexcept { return _live; }
-  // Drain: while set, CONNECTs are ignored (counted as handshake_ignored;
-  // the client's connect times out); sessions already open carry on.
+  // Drain: while set, a CONNECT with a valid cookie is answered REFUSE
+  // (shutting_down) and counted (refused_draining), so the client fails at
+  // once with the reason; sessions already open carry on.
   void set_draining(bool on) noexcept { _draining = on; }
   bool draining() const noexcept { return _draining; }
   const endpoint_counters& counters() const noexcept { return _ctr; }
@@ -108,6 +111,7 @@ class endpoint {
   void on_accept(const rx_datagram& d, std::uint64_t id, const wire::accept_body& b) noexcept;
   void send_connect(session& s) noexcept;
   void send_reset(const net_addr& to, std::uint64_t id, wire::status reason) noexcept;
+  void send_refuse(const net_addr& to, std::uint64_t nonce, wire::status reason) noexcept;
   void send_challenge(const net_addr& to, std::uint64_t nonce, std::uint32_t ts) noexcept;
   std::uint64_t cookie_mac(const net_addr& a, std::uint64_t nonce, std::uint32_t ts) const noexcept;
   std::uint64_t derive_session_id(const net_addr& a, std::uint64_t nonce) const noexcept;

@@ -244,6 +244,77 @@ TEST_F(raw_fixture, connect_to_nobody_times_out) {
   EXPECT_EQ(a.counters().connect_timeouts, 1u);
 }
 
+// Drives a and b until `done` or `ms` simulated milliseconds pass.
+template <class Done>
+bool drive(manual_clock& clk, endpoint& a, endpoint& b, Done done, int ms = 100) {
+  for (int i = 0; i < ms * 10 && !done(); ++i) {
+    clk.advance(100 * k_ns_per_us);
+    a.poll();
+    b.poll();
+  }
+  return done();
+}
+
+TEST_F(raw_fixture, a_full_responder_refuses_and_the_initiator_ends_at_once_with_the_reason) {
+  traffic_app client_app{traffic_plan{}, traffic_plan{}};
+  endpoint_config cfg;
+  cfg.max_sessions = 8;
+  auto port = net.make_port(3000);
+  endpoint a{*port, clk, cfg, client_app};
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(a.connect(port_b->local_addr()).ok());
+  ASSERT_TRUE(drive(clk, a, b, [&] { return b.sessions() == 4 && client_app.opened == 4; }));
+  // The fifth: b has no slot. It answers the verified CONNECT with REFUSE,
+  // so a's attempt ends within a round trip, not at connect_timeout (5 s).
+  ASSERT_TRUE(a.connect(port_b->local_addr()).ok());
+  EXPECT_TRUE(drive(clk, a, b, [&] { return client_app.closed == 1; }, 50)) << "refusal took longer than 50 ms";
+  EXPECT_EQ(client_app.close_reason, wire::status::limit_reached);
+  EXPECT_EQ(b.counters().sessions_refused, 1u);
+  EXPECT_EQ(a.counters().refused_by_peer, 1u);
+  EXPECT_EQ(a.counters().connect_timeouts, 0u);
+  EXPECT_EQ(b.sessions(), 4u) << "the four open sessions carry on";
+
+  // Draining: the same, with shutting_down, even with a slot free.
+  b.set_draining(true);
+  b.for_each_session([](session& s) { s.close(wire::status::ok); });
+  ASSERT_TRUE(drive(clk, a, b, [&] { return b.sessions() == 0 && a.sessions() == 0; }, 500));
+  const int closed_before = client_app.closed;
+  ASSERT_TRUE(a.connect(port_b->local_addr()).ok());
+  EXPECT_TRUE(drive(clk, a, b, [&] { return client_app.closed == closed_before + 1; }, 50));
+  EXPECT_EQ(client_app.close_reason, wire::status::shutting_down);
+  EXPECT_EQ(b.counters().refused_draining, 1u);
+}
+
+TEST_F(raw_fixture, refuse_goes_only_to_a_proven_address_and_is_taken_only_for_our_attempt) {
+  b.set_draining(true);
+  std::byte buf[128];
+  // No cookie yet: a CHALLENGE as always, never a REFUSE (an unproven
+  // address gets nothing but the stateless challenge).
+  send_raw({buf, *wire::encode_connect(buf, hello())});
+  auto replies = exchange();
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(wire::decode_packet_header(replies[0])->kind, static_cast<std::uint8_t>(wire::packet_kind::challenge));
+  const auto ch = *wire::decode_challenge(wire::bytes(replies[0]).subspan(wire::k_packet_header_sz));
+  auto c = hello();
+  c.cookie_ts = ch.cookie_ts;
+  c.cookie_mac = ch.cookie_mac;
+  send_raw({buf, *wire::encode_connect(buf, c)});
+  replies = exchange();
+  ASSERT_EQ(replies.size(), 1u);
+  const auto h = *wire::decode_packet_header(replies[0]);
+  ASSERT_EQ(h.kind, static_cast<std::uint8_t>(wire::packet_kind::refuse));
+  const auto r = *wire::decode_refuse(wire::bytes(replies[0]).subspan(wire::k_packet_header_sz));
+  EXPECT_EQ(r.client_nonce, hello().client_nonce);
+  EXPECT_EQ(r.reason, static_cast<std::uint16_t>(wire::status::shutting_down));
+  EXPECT_LT(replies[0].size(), wire::k_packet_header_sz + sizeof(wire::connect_body)) << "no amplification";
+  EXPECT_EQ(b.sessions(), 0u);
+
+  // A REFUSE nobody asked for (b has no attempt of its own) is ignored.
+  const auto ignored = b.counters().handshake_ignored;
+  send_raw({buf, *wire::encode_refuse(buf, wire::refuse_body{7, 15, 0, 0})});
+  exchange();
+  EXPECT_EQ(b.counters().handshake_ignored, ignored + 1);
+}
+
 endpoint_config small_window_cfg(bool inbound) {
   endpoint_config c;
   c.accept_inbound = inbound;

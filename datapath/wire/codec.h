@@ -51,6 +51,7 @@ wresult<connect_body> decode_connect(bytes payload) noexcept;
 wresult<challenge_body> decode_challenge(bytes payload) noexcept;
 wresult<accept_body> decode_accept(bytes payload) noexcept;
 wresult<reset_body> decode_reset(bytes payload) noexcept;
+wresult<refuse_body> decode_refuse(bytes payload) noexcept;
 
 // A whole handshake/reset datagram: header + body. Returns bytes written.
 wresult<std::size_t> encode_connect(mut_bytes out, const connect_body& b) noexcept;
@@ -59,6 +60,7 @@ wresult<std::size_t> encode_accept(mut_bytes out, std::uint64_t session_id,
                                    const accept_body& b) noexcept;
 wresult<std::size_t> encode_reset(mut_bytes out, std::uint64_t session_id,
                                   const reset_body& b) noexcept;
+wresult<std::size_t> encode_refuse(mut_bytes out, const refuse_body& b) noexcept;
 
 // ---- frames ----------------------------------------------------------------------
 struct frame_view {

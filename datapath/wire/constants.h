@@ -44,6 +44,7 @@ enum class packet_kind : std::uint8_t {
   accept = 3,     // responder → initiator: session established
   data = 4,       // either way: frames of an established session
   reset = 5,      // either way: "no such session", stateless
+  refuse = 6,     // responder → initiator: a verified CONNECT it cannot take (session limit, draining)
 };
 
 // Packet header flags.

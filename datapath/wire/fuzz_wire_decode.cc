@@ -234,6 +234,11 @@ void fuzz_datagram(bytes datagram) {
       return;
     case packet_kind::accept: round_trip_handshake(*h, datagram, decode_accept, encode_accept); return;
     case packet_kind::reset: round_trip_handshake(*h, datagram, decode_reset, encode_reset); return;
+    case packet_kind::refuse:
+      round_trip_handshake(*h, datagram, decode_refuse, [](mut_bytes o, std::uint64_t, const refuse_body& b) {
+        return encode_refuse(o, b);
+      });
+      return;
     case packet_kind::data: break;
   }
   check(h->kind == static_cast<std::uint8_t>(packet_kind::data));  // decode_packet_header knows no other kind
@@ -271,7 +276,7 @@ std::size_t with_valid_header(bytes in) {
   std::memcpy(&h, in.data(), sizeof h);
   h.magic = k_magic;
   h.version = k_version;
-  h.kind = static_cast<std::uint8_t>(1 + h.kind % 5);
+  h.kind = static_cast<std::uint8_t>(1 + h.kind % 6);
   bytes payload = in.subspan(k_packet_header_sz);
   std::size_t payload_sz = payload.size();
   const auto kind = static_cast<packet_kind>(h.kind);
@@ -291,6 +296,7 @@ std::size_t with_valid_header(bytes in) {
     payload_sz = kind == packet_kind::connect     ? sizeof(connect_body)
                  : kind == packet_kind::challenge ? sizeof(challenge_body)
                  : kind == packet_kind::accept    ? sizeof(accept_body)
+                 : kind == packet_kind::refuse    ? sizeof(refuse_body)
                                                   : sizeof(reset_body);
   }
   h.payload_sz = static_cast<std::uint16_t>(payload_sz);

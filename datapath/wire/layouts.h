@@ -83,6 +83,15 @@ struct reset_body {
 };
 static_assert(sizeof(reset_body) == 8);
 
+struct refuse_body {
+  std::uint64_t client_nonce;  // copied from the CONNECT
+  std::uint16_t reason;        // status: limit_reached, shutting_down, ...; never ok
+  std::uint16_t reserved0;
+  std::uint32_t reserved1;
+};
+static_assert(sizeof(refuse_body) == 16);
+static_assert(offsetof(refuse_body, reason) == 8);
+
 // ---- frame header (every frame inside a DATA packet) -------------------------
 struct frame_header {
   std::uint8_t type;      // frame_type

@@ -24,6 +24,7 @@ wresult<packet_header> decode_packet_header(bytes datagram) noexcept {
     case packet_kind::challenge: body_sz = sizeof(challenge_body); break;
     case packet_kind::accept: body_sz = sizeof(accept_body); break;
     case packet_kind::reset: body_sz = sizeof(reset_body); break;
+    case packet_kind::refuse: body_sz = sizeof(refuse_body); break;
     default: return fail(errc::bad_kind);
   }
   if (h.payload_sz != body_sz) return fail(errc::bad_length);
@@ -105,6 +106,15 @@ wresult<reset_body> decode_reset(bytes payload) noexcept {
   return b;
 }
 
+wresult<refuse_body> decode_refuse(bytes payload) noexcept {
+  if (payload.size() != sizeof(refuse_body)) return fail(errc::bad_length);
+  const auto b = load<refuse_body>(payload);
+  if (b.client_nonce == 0 || b.reserved0 != 0 || b.reserved1 != 0 || b.reason == 0 || b.reason > k_status_max) {
+    return fail(errc::bad_field);
+  }
+  return b;
+}
+
 wresult<std::size_t> encode_connect(mut_bytes out, const connect_body& b) noexcept {
   connect_body c = b;
   c.reserved0 = 0;
@@ -142,6 +152,14 @@ wresult<std::size_t> encode_reset(mut_bytes out, std::uint64_t session_id,
   r.reserved1 = 0;
   if (session_id == 0 || r.reason > k_status_max) return fail(errc::bad_field);
   return encode_handshake(out, packet_kind::reset, session_id, r);
+}
+
+wresult<std::size_t> encode_refuse(mut_bytes out, const refuse_body& b) noexcept {
+  refuse_body r = b;
+  r.reserved0 = 0;
+  r.reserved1 = 0;
+  if (r.client_nonce == 0 || r.reason == 0 || r.reason > k_status_max) return fail(errc::bad_field);
+  return encode_handshake(out, packet_kind::refuse, 0, r);
 }
 
 }  // namespace sluice::wire

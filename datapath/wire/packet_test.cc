@@ -59,6 +59,13 @@ reset_body valid_reset() {
   return r;
 }
 
+refuse_body valid_refuse() {
+  refuse_body r{};
+  r.client_nonce = 0x1122334455667788ull;
+  r.reason = static_cast<std::uint16_t>(status::limit_reached);
+  return r;
+}
+
 struct handshake_case {
   packet_kind kind;
   std::size_t body_sz;
@@ -69,6 +76,7 @@ constexpr handshake_case k_handshakes[] = {
     {packet_kind::challenge, sizeof(challenge_body), false},
     {packet_kind::accept, sizeof(accept_body), true},
     {packet_kind::reset, sizeof(reset_body), true},
+    {packet_kind::refuse, sizeof(refuse_body), false},
 };
 
 // ---- packet header: failure cases ---------------------------------------------
@@ -105,7 +113,7 @@ TEST(packet_header, rejects_bad_version) {
 }
 
 TEST(packet_header, rejects_bad_kind) {
-  for (int k : {0, 6, 0x80, 255}) {
+  for (int k : {0, 7, 0x80, 255}) {
     auto h = header(packet_kind::data, k_session, 0);
     h.kind = static_cast<std::uint8_t>(k);
     EXPECT_EQ(header_err(h), errc::bad_kind) << k;
@@ -156,6 +164,7 @@ TEST(packet_header, rejects_handshake_body_of_wrong_size) {
     EXPECT_EQ(err_of(decode_challenge(b)), errc::bad_length) << sz;
     EXPECT_EQ(err_of(decode_accept(b)), errc::bad_length) << sz;
     EXPECT_EQ(err_of(decode_reset(b)), errc::bad_length) << sz;
+    EXPECT_EQ(err_of(decode_refuse(b)), errc::bad_length) << sz;
   }
 }
 
@@ -260,6 +269,16 @@ TEST(handshake, reset_rejects_reserved_and_unknown_reason) {
   EXPECT_EQ(bad([](reset_body& r) { r.reason = k_status_max; }), errc{});
 }
 
+TEST(handshake, refuse_rejects_reserved_zero_nonce_and_ok_or_unknown_reason) {
+  const auto bad = [](auto mutate) { return body_err(valid_refuse(), decode_refuse, mutate); };
+  EXPECT_EQ(bad([](refuse_body& r) { r.reserved0 = 1; }), errc::bad_field);
+  EXPECT_EQ(bad([](refuse_body& r) { r.reserved1 = 1; }), errc::bad_field);
+  EXPECT_EQ(bad([](refuse_body& r) { r.client_nonce = 0; }), errc::bad_field);
+  EXPECT_EQ(bad([](refuse_body& r) { r.reason = 0; }), errc::bad_field) << "a refusal has a reason";
+  EXPECT_EQ(bad([](refuse_body& r) { r.reason = k_status_max + 1; }), errc::bad_field);
+  EXPECT_EQ(bad([](refuse_body& r) { r.reason = k_status_max; }), errc{});
+}
+
 TEST(handshake, encoders_refuse_too_small_buffers) {
   expect_no_space_below(k_packet_header_sz + sizeof(connect_body),
                         [](mut_bytes o) { return encode_connect(o, valid_connect()); });
@@ -317,6 +336,22 @@ Body decode_handshake(const buf& d, packet_kind kind, std::uint64_t session_id,
   const auto b = decode(bytes{d}.subspan(k_packet_header_sz));
   EXPECT_TRUE(b.ok()) << errc_name(err_of(b));
   return b.ok() ? b.value() : Body{};
+}
+
+TEST(handshake, refuse_round_trips_and_encoder_refuses_what_a_decoder_would) {
+  const buf d = encoded([&](mut_bytes o) { return encode_refuse(o, valid_refuse()); });
+  EXPECT_EQ(d.size(), k_packet_header_sz + sizeof(refuse_body));
+  EXPECT_LT(d.size(), k_packet_header_sz + sizeof(connect_body)) << "never more than the CONNECT it answers";
+  EXPECT_TRUE(same_bytes(decode_handshake(d, packet_kind::refuse, 0, decode_refuse), valid_refuse()));
+  expect_no_space_below(k_packet_header_sz + sizeof(refuse_body),
+                        [](mut_bytes o) { return encode_refuse(o, valid_refuse()); });
+  buf out(256);
+  auto r = valid_refuse();
+  r.reason = 0;
+  EXPECT_EQ(err_of(encode_refuse(out, r)), errc::bad_field);
+  r = valid_refuse();
+  r.client_nonce = 0;
+  EXPECT_EQ(err_of(encode_refuse(out, r)), errc::bad_field);
 }
 
 TEST(handshake, connect_round_trips_first_and_cookie_echo) {

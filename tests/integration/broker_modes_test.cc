@@ -9,6 +9,7 @@
 #include "datapath/wire/properties.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/client_helpers.h"
+#include "tests/support/test_network.h"
 
 namespace sluice::testing {
 namespace {
@@ -261,6 +262,56 @@ TEST_F(broker_limits, messages_past_their_ttl_are_not_delivered) {
   poll_for({c.c.get()}, 0.2);
   ASSERT_EQ(c.got.size(), 1u);
   EXPECT_EQ(c.got[0].payload, "fresh");
+}
+
+// limits.max_sessions per shard: a client past it is refused with the reason
+// at once (REFUSE, docs/protocol.md §3.12) instead of timing out, the CLI
+// says what happened, and the refusal is counted.
+class broker_session_limit : public ::testing::Test {
+ protected:
+  broker_session_limit() : broker(with_extra("[limits]\nmax_sessions = 2\n")) {}
+  void SetUp() override { ASSERT_TRUE(broker.start()) << broker.error(); }
+  broker_process broker;
+};
+
+TEST_F(broker_session_limit, a_client_past_the_limit_is_refused_with_the_reason_and_told_what_to_do) {
+  auto a = connect_client(broker.address());
+  auto b = connect_client(broker.address());
+  ASSERT_TRUE(a && b);
+  client::client_config cfg;
+  cfg.broker = broker.address();
+  auto c = client::client::connect(cfg);
+  ASSERT_FALSE(c.ok()) << "a third session on a shard limited to two";
+  EXPECT_EQ(c.error().code, client::errc::broker_refused) << client::describe(c.error());
+  EXPECT_EQ(c.error().status, wire::status::limit_reached) << "refused with the reason, not timed out";
+  EXPECT_NE(client::describe_connect(c.error()).find("session limit"), std::string::npos);
+
+  std::string out;
+  const int st = run_command(binary_path("sluice") + " pub --broker " + broker.address() + " prio/lim m", &out);
+  EXPECT_NE(st, 0) << out;
+  EXPECT_NE(out.find("the broker is at its session limit"), std::string::npos) << out;
+  EXPECT_EQ(out.find("is sluice-broker running"), std::string::npos) << "not a missing broker: " << out;
+
+  // A session that ends frees its slot for the next client.
+  a.reset();
+  std::unique_ptr<client::client> d;
+  for (int i = 0; i < 50 && !d; ++i) {
+    auto r = client::client::connect(cfg);
+    if (r.ok()) d = std::move(*r);
+  }
+  EXPECT_TRUE(d) << "the freed slot was not reused";
+  a.reset();
+  b.reset();
+  d.reset();
+  ASSERT_EQ(broker.stop(), 0) << broker.output();
+  // Counted: the broker's final stats line for shard 0 (the CLI made one
+  // more refusal).
+  const std::string out_b = broker.output();
+  const auto line = out_b.rfind("shard 0 cpu");
+  ASSERT_NE(line, std::string::npos) << out_b;
+  const auto at = out_b.find(" refused ", line);
+  ASSERT_NE(at, std::string::npos) << out_b;
+  EXPECT_GE(std::stoull(out_b.substr(at + 9)), 2u) << out_b;
 }
 
 }  // namespace

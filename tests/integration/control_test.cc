@@ -184,7 +184,9 @@ TEST_F(control_plane, every_operator_command_answers_against_a_live_node) {
     cfg.broker = broker.address();
     cfg.request_timeout_ns = 500 * k_ns_per_ms;
     auto c = client::client::connect(cfg);
-    EXPECT_FALSE(c.ok()) << "a draining broker accepted a new session";
+    ASSERT_FALSE(c.ok()) << "a draining broker accepted a new session";
+    EXPECT_EQ(c.error().code, client::errc::broker_refused) << client::describe(c.error());
+    EXPECT_EQ(c.error().status, wire::status::shutting_down) << "refused with the reason, not timed out";
   }
   ASSERT_TRUE(call({{"cmd", "drain"}, {"on", false}}).value("ok", false));
   EXPECT_TRUE(connect_client(broker.address()));
