@@ -113,7 +113,7 @@ struct broker_config {
   time_ns spin_ns = 50 * k_ns_per_us;       // adaptive: spin before blocking
 
   // [limits] (per shard)
-  std::uint32_t max_sessions = 256;
+  std::uint32_t max_sessions = 4096;
   std::uint32_t chunk_cnt = 16384;          // session-layer frame buffers
   std::uint64_t message_memory_bytes = 256ull << 20;
   std::uint32_t max_queues = 1024;

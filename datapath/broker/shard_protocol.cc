@@ -31,7 +31,7 @@ shard_protocol::shard_protocol(const broker_config& cfg, std::uint32_t shard_idx
       _engine(cfg, limits, *this),
       _ctxs(cfg.max_sessions),
       _scratch(cfg.session.max_message_sz),
-      _ack_ring_sz(2 * std::size_t{cfg.session.recv_window}) {
+      _ack_ring_max(2 * std::size_t{cfg.session.recv_window}) {
   if (cfg.has_disk_domains()) _pending.resize(cfg.storage.unacked_puts_max);
   _ack_list.reserve(cfg.max_sessions);
   for (std::uint32_t i = cfg.max_sessions; i > 0; --i) {
@@ -52,7 +52,7 @@ void shard_protocol::on_open(transport::session& s) noexcept {
   ++c.gen;
   {
     alloc_guard::allow allowed;  // first use of this slot; kept for later sessions
-    if (c.acks.size() != _ack_ring_sz) c.acks.assign(_ack_ring_sz, wire::ack_entry{});
+    if (c.acks.empty()) c.acks.resize(std::min<std::size_t>(k_ack_ring_initial, _ack_ring_max));
     c.handles.reserve(16);
   }
   c.handles.clear();
@@ -316,8 +316,18 @@ void shard_protocol::release_pending(std::uint64_t last, status st) noexcept {
 void shard_protocol::queue_ack(client_ctx& c, std::uint32_t queue_id, std::uint32_t corr_id, status st,
                                const wire::guid& id) noexcept {
   if (c.ack_cnt == c.acks.size() && !flush_acks(c)) {
-    c.s->close(status::limit_reached);  // the client stopped reading: never drop an ACK silently
-    return;
+    if (c.acks.size() >= _ack_ring_max) {
+      c.s->close(status::limit_reached);  // the client stopped reading: never drop an ACK silently
+      return;
+    }
+    // The session's send window is full: hold more ACKs. Rare, bounded
+    // (a few doublings per slot, kept for later sessions), so a session
+    // that is never backed up costs 2 KiB here instead of 64.
+    alloc_guard::allow allowed;
+    std::vector<wire::ack_entry> grown(std::min(2 * c.acks.size(), _ack_ring_max));
+    for (std::size_t i = 0; i < c.ack_cnt; ++i) grown[i] = c.acks[(c.ack_head + i) % c.acks.size()];
+    c.acks.swap(grown);
+    c.ack_head = 0;
   }
   c.acks[(c.ack_head + c.ack_cnt) % c.acks.size()] =
       wire::ack_entry{queue_id, corr_id, static_cast<std::uint16_t>(st), 0, 0, id};

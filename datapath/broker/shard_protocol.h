@@ -47,6 +47,7 @@ struct shard_counters {
 class shard_protocol final : public transport::session_handler, public queue::push_sink, public durable_acks {
  public:
   static constexpr std::uint32_t k_push_reserve = 64;
+  static constexpr std::size_t k_ack_ring_initial = 64;  // ACK entries a session slot starts with
   static constexpr std::uint32_t k_handles_max = 1024;  // per session
 
   shard_protocol(const broker_config& cfg, std::uint32_t shard_idx, const queue::engine_limits& limits);
@@ -97,7 +98,8 @@ class shard_protocol final : public transport::session_handler, public queue::pu
   struct client_ctx {
     transport::session* s = nullptr;
     std::vector<handle> handles;        // queue_id = index + 1
-    std::vector<wire::ack_entry> acks;  // pending ACK entries (ring capacity fixed)
+    std::vector<wire::ack_entry> acks;  // pending ACK entries: a ring that starts small and grows, up to
+                                        // _ack_ring_max, only while the session's send window is full
     std::size_t ack_head = 0;
     std::size_t ack_cnt = 0;
     bool on_ack_list = false;
@@ -139,7 +141,7 @@ class shard_protocol final : public transport::session_handler, public queue::pu
   std::uint32_t _free_ctx = UINT32_MAX;
   std::vector<std::uint32_t> _ack_list;   // ctxs with pending ACKs
   std::vector<std::byte> _scratch;        // one encoded frame body
-  std::size_t _ack_ring_sz;
+  std::size_t _ack_ring_max;  // 2 × recv_window: a full window of PUTs and more
   shard_counters _ctr;
   shard_journal* _journal = nullptr;
   std::vector<pending_ack> _pending;  // ring, in seq order (storage.unacked_puts_max)

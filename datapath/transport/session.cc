@@ -3,6 +3,7 @@
 #include "datapath/transport/session.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "common/alloc_guard.h"
@@ -29,15 +30,24 @@ session::session(chunk_pool& pool, const clock& clk, const session_config& cfg,
       _dirty(dirty),
       _clock(clk),
       _cfg(cfg),
-      _tx(cfg.send_window),
       _tx_mask(cfg.send_window - 1),
-      _rx(cfg.recv_window),
       _rx_mask(cfg.recv_window - 1) {}
+
+void session::ensure_rings() noexcept {
+  if (!_tx.empty()) return;
+  // First use of this slot: a session that never opens costs no ring memory
+  // (a broker sizes max_sessions for its peak, most slots idle). Kept when
+  // the slot is recycled, so the steady state does not allocate.
+  alloc_guard::allow allowed;
+  _tx.resize(_cfg.send_window);
+  _rx.resize(_cfg.recv_window);
+}
 
 session::~session() { recycle(); }
 
 void session::start_connecting(const net_addr& peer, std::uint64_t client_nonce) noexcept {
   SLUICE_ASSERT(_state == session_state::idle, "connecting a session in use");
+  ensure_rings();
   _state = session_state::connecting;
   _peer = peer;
   _client_nonce = client_nonce;
@@ -46,6 +56,7 @@ void session::start_connecting(const net_addr& peer, std::uint64_t client_nonce)
 void session::open(const params& p, session_handler& h) noexcept {
   SLUICE_ASSERT(_state == session_state::idle || _state == session_state::connecting,
                 "opening a session in use");
+  ensure_rings();
   _id = p.id;
   _peer = p.peer;
   _handler = &h;
@@ -99,7 +110,7 @@ status<errc> session::enqueue_frame(frame_type type, std::uint8_t flags, wire::b
   SLUICE_ASSERT(len.ok(), "frame sized by the caller must encode");
   tx_slot& s = txs(seq);
   SLUICE_DCHECK(s.chunk == chunk_pool::k_none, "tx slot still holds a frame");
-  s = tx_slot{chunk, static_cast<std::uint16_t>(*len), 0, false, false, 0};
+  s = tx_slot{.chunk = chunk, .len = static_cast<std::uint16_t>(*len)};
   mark_dirty();
   return {};
 }
@@ -125,8 +136,7 @@ status<errc> session::enqueue_fragments(frame_type type, wire::bytes body) noexc
     const wire::frame_header h{static_cast<std::uint8_t>(frame_type::fragment), 0,
                                static_cast<std::uint16_t>(*body_len), seq};
     std::memcpy(out.data(), &h, sizeof h);
-    txs(seq) = tx_slot{chunk, static_cast<std::uint16_t>(wire::k_frame_header_sz + *body_len), 0,
-                       false, false, 0};
+    txs(seq) = tx_slot{.chunk = chunk, .len = static_cast<std::uint16_t>(wire::k_frame_header_sz + *body_len)};
   }
   mark_dirty();
   return {};
@@ -423,11 +433,14 @@ void session::deliver_fragment(const wire::frame_view& f) noexcept {
     if (h.offset != 0) return fail(wire::status::malformed);
     _reasm_type = h.inner_type;
     _reasm_total = h.total_sz;
-    // One allocation per session slot, on its first large message: outside
-    // the steady state, so the allocation guard allows it.
-    if (_reasm.size() < _cfg.max_message_sz) {
+    // Sized for the messages this session really sends (a power of two at
+    // least 64 KiB, at most max_message_sz), grown rarely and given back
+    // when the session ends: outside the steady state, so the allocation
+    // guard allows it.
+    if (_reasm.size() < h.total_sz) {
       alloc_guard::allow allowed;
-      _reasm.resize(_cfg.max_message_sz);
+      _reasm.resize(std::min<std::size_t>(std::max<std::size_t>(std::bit_ceil(std::size_t{h.total_sz}), 64u << 10),
+                                          _cfg.max_message_sz));
     }
   } else if (h.offset != _reasm_sz || h.inner_type != _reasm_type || h.total_sz != _reasm_total) {
     return fail(wire::status::malformed);
@@ -494,6 +507,7 @@ void session::recycle() noexcept {
   _rcv_nxt = _rcv_high = 0;
   _blocked = _ack_owed = _ranges_owed = _nak_owed = false;
   _reasm_sz = 0;
+  if (!_reasm.empty()) std::vector<std::byte>().swap(_reasm);  // up to max_message_sz: not kept for the next session
   _close_queued = _close_pending = _peer_closed = _failed = _peer_reset = false;
   _close_reason = wire::status::ok;
   _last_nak_ns = 0;

@@ -166,14 +166,16 @@ class session {
   bool on_dirty_list = false;
 
  private:
+  // 16 bytes: send_window of these per session in use (16 KiB at 1024).
   struct tx_slot {
-    std::uint32_t chunk = chunk_pool::k_none;
-    std::uint16_t len = 0;    // encoded frame (header + body) bytes in chunk
-    std::uint16_t tx_cnt = 0; // transmissions so far; 0 = not yet sent
-    bool acked = false;       // SACKed (cumulatively acked slots are cleared)
-    bool need_rtx = false;    // marked for retransmission by NAK or timer
     time_ns last_tx_ns = 0;
+    std::uint32_t chunk = chunk_pool::k_none;
+    std::uint16_t len = 0;     // encoded frame (header + body) bytes in chunk
+    std::uint8_t tx_cnt = 0;   // transmissions so far (saturates at 255); 0 = not yet sent
+    bool acked : 1 = false;    // SACKed (cumulatively acked slots are cleared)
+    bool need_rtx : 1 = false; // marked for retransmission by NAK or timer
   };
+  static_assert(sizeof(tx_slot) == 16);
   struct rx_slot {
     std::uint32_t chunk = chunk_pool::k_none;
     std::uint16_t len = 0;
@@ -184,6 +186,7 @@ class session {
   status<errc> enqueue_fragments(wire::frame_type type, wire::bytes body) noexcept;
   void queue_transport(wire::frame_type type, std::uint8_t flags, wire::bytes body) noexcept;
   tx_slot& txs(std::uint32_t seq) noexcept { return _tx[seq & _tx_mask]; }
+  void ensure_rings() noexcept;
   // receive path
   void on_cum_ack(std::uint32_t ack) noexcept;
   void on_sack(const wire::ranges_view& r) noexcept;

@@ -62,7 +62,7 @@ std::size_t session::write_retransmits(std::span<std::byte> out, std::uint16_t& 
     std::memcpy(out.data() + used, _pool.at(s.chunk).data(), s.len);
     used += s.len;
     ++cnt;
-    ++s.tx_cnt;
+    if (s.tx_cnt < UINT8_MAX) ++s.tx_cnt;
     s.last_tx_ns = now;
     s.need_rtx = false;
     --_rtx_cnt;
