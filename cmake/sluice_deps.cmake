@@ -20,6 +20,7 @@ sluice_require_pkg(libxdp libxdp libxdp-dev)
 sluice_require_pkg(liburing liburing liburing-dev)
 sluice_require_pkg(hwloc hwloc libhwloc-dev)
 sluice_require_pkg(httplib cpp-httplib libcpp-httplib-dev)
+sluice_require_pkg(microhttpd libmicrohttpd libmicrohttpd-dev)
 
 # libnuma ships no pkg-config file on Debian 12.
 find_library(NUMA_LIBRARY numa)

@@ -1,9 +1,6 @@
 // Prometheus text exposition (version 0.0.4) of the latest broker sample,
-// served by metrics_server at /metrics. Names follow Prometheus conventions:
-// sluice_ prefix, base units, _total for counters.
-#include "control/metrics_server.h"
-
-#include <httplib.h>
+// served by metrics_server (metrics_server.cc) at /metrics. Names follow
+// Prometheus conventions: sluice_ prefix, base units, _total for counters.
 #include <spdlog/spdlog.h>
 
 #include <cmath>
@@ -225,32 +222,6 @@ std::string control_node::render_metrics() {
     }
   }
   return w.str();
-}
-
-metrics_server::metrics_server(control_node& node, std::string listen) : _node(node), _listen(std::move(listen)) {}
-
-metrics_server::~metrics_server() { stop(); }
-
-bool metrics_server::start(std::string& err) {
-  const auto colon = _listen.rfind(':');
-  std::string host = _listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  const int port = std::stoi(_listen.substr(colon + 1));
-  _http = std::make_unique<httplib::Server>();
-  _http->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(_node.render_metrics(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-  if (!_http->bind_to_port(host, port)) {
-    err = "control.metrics_listen: cannot listen on " + _listen;
-    return false;
-  }
-  _thread = std::thread([this] { _http->listen_after_bind(); });
-  return true;
-}
-
-void metrics_server::stop() {
-  if (_http) _http->stop();
-  if (_thread.joinable()) _thread.join();
 }
 
 }  // namespace sluice::control

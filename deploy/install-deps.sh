@@ -13,7 +13,7 @@ packages=(
   linux-libc-dev
   # libraries
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libzstd-dev libcpp-httplib-dev
+  libzstd-dev libcpp-httplib-dev libmicrohttpd-dev
   # cluster membership (the consensus engine; tests start their own on loopback)
   etcd-server etcd-client
   # tests and benchmarks
