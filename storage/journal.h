@@ -149,6 +149,9 @@ class journal {
   seq_no durable_seq() const noexcept { return _durable_seq; }
   epoch_no epoch() const noexcept { return _state.epoch(); }
   bool failed() const noexcept { return _failed; }
+  // The segment the next commit goes to exists (created, or found at
+  // start): commits can be written without waiting for a preallocation.
+  bool writable() const noexcept { return _started && _place_seg <= _ready_max; }
   bool idle() const noexcept;  // nothing appended that is not yet durable, no I/O in flight
   std::size_t deferred_cnt() const noexcept { return _def_cnt; }
   // Records wait for a commit() that no completion will trigger (no write is

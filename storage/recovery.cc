@@ -1,6 +1,7 @@
 #include "storage/recovery.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <optional>
 
@@ -53,8 +54,9 @@ bool all_zero(bytes b) noexcept {
 
 class scanner {
  public:
-  scanner(persistence& p, const recovery_options& opt, journal_state& st, recovery_report& rep)
-      : _p(p), _opt(opt), _st(st), _rep(rep), _buf(k_record_sz_max + 2 * k_block_sz) {}
+  scanner(persistence& p, const recovery_options& opt, journal_state& st, recovery_report& rep,
+          const recovery_progress& progress)
+      : _p(p), _opt(opt), _st(st), _rep(rep), _progress(progress), _buf(k_record_sz_max + 2 * k_block_sz) {}
 
   status<errc> run();
 
@@ -74,11 +76,20 @@ class scanner {
   const recovery_options& _opt;
   journal_state& _st;
   recovery_report& _rep;
+  const recovery_progress& _progress;
   aligned_buffer _buf;
   std::vector<segment_id> _segs;
   record_order _order;
   bool _any_header = false;
   bool _ended = false;  // a torn tail was found: later segments must hold no data
+  std::chrono::steady_clock::time_point _next_progress = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+
+  void report_progress(const segment_reader& r) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < _next_progress) return;
+    _next_progress = now + std::chrono::seconds(1);
+    _progress(_rep.record_cnt, _rep.bytes_scanned + r.bytes_read);
+  }
 };
 
 status<errc> scanner::run() {
@@ -177,6 +188,7 @@ status<errc> scanner::scan_segment(std::size_t idx) {
     ++_rep.record_cnt;
     ++_rep.records_by_kind[static_cast<std::size_t>(rec->kind)];
     pos += padded;
+    if (_progress && (_rep.record_cnt & 4095) == 0) report_progress(r);
   }
   _rep.resume_off = std::min(align_up(pos, k_block_sz), r.size());
   _rep.bytes_scanned += r.bytes_read;
@@ -274,9 +286,10 @@ status<errc> scanner::zero_tail(segment_id s, segment_reader& r, std::uint64_t p
 
 }  // namespace
 
-status<errc> recover(persistence& p, const recovery_options& opt, journal_state& state, recovery_report& report) {
+status<errc> recover(persistence& p, const recovery_options& opt, journal_state& state, recovery_report& report,
+                     const recovery_progress& progress) {
   SLUICE_ASSERT(state.segments().empty() && state.last_seq() == seq_no{0}, "recover() into a used state");
-  scanner sc(p, opt, state, report);
+  scanner sc(p, opt, state, report, progress);
   return sc.run();
 }
 

@@ -25,6 +25,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,11 @@ struct recovery_options {
   bool salvage = false;    // skip corrupt middle records instead of failing
   bool read_only = false;  // verify/dump: never write (no tail truncation)
 };
+
+// Called during the scan about once a second (never in the first second)
+// with the records applied and bytes read so far: start-up progress for the
+// log.
+using recovery_progress = std::function<void(std::uint64_t records, std::uint64_t bytes)>;
 
 struct recovery_fault {
   segment_id segment;
@@ -63,7 +69,8 @@ struct recovery_report {
 // Errors: corrupt_middle (not salvaged), bad_segment (a segment header names
 // another segment or breaks the sequence), inconsistent (records that
 // contradict each other), index_full, io_error. `report` says where.
-status<errc> recover(persistence& p, const recovery_options& opt, journal_state& state, recovery_report& report);
+status<errc> recover(persistence& p, const recovery_options& opt, journal_state& state, recovery_report& report,
+                     const recovery_progress& progress = {});
 
 // One live message, as replay_live hands it over. Spans valid during the call.
 struct recovered_message {

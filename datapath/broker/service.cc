@@ -166,6 +166,7 @@ std::vector<std::shared_ptr<shard_query>> broker_service::submit(query_kind kind
     auto q = std::make_shared<shard_query>(kind);
     q->shard = i;
     if (fill) fill(*q);
+    q->submitted_ns = monotonic_now_ns();
     const bool pushed = _shards[i]->submit(q);
     SLUICE_ASSERT(pushed, "a query ring with room refused a push");
     qs.push_back(std::move(q));

@@ -111,6 +111,9 @@ json broker_service::stats() const {
               {"puts", ld(st.puts)},     {"acks", ld(st.acks)},           {"pushes", ld(st.pushes)},
               {"confirms", ld(st.confirms)}, {"redirects", ld(st.redirects)}, {"errors", ld(st.errors)},
               {"bad_datagrams", ld(st.bad_datagrams)}, {"loops", ld(st.loops)},
+              {"loop_gap_max_ns", ld(st.loop_gap_max_ever_ns)},
+              {"loop_gaps_over_10ms", ld(st.loop_gaps_over_10ms)},
+              {"query_wait_max_ever_ns", ld(st.query_wait_max_ever_ns)},
               {"busy_loops", ld(st.busy_loops)}, {"memory_bytes", ld(st.memory_bytes)}};
     j["journal"] = {{"commits", ld(st.journal_commits)},           {"bytes", ld(st.journal_bytes)},
                     {"backpressure", ld(st.journal_backpressure)}, {"deferred", ld(st.journal_deferred)},

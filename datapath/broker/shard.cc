@@ -203,6 +203,9 @@ void shard::run() noexcept {
 
   std::uint64_t loops = 0;
   std::uint64_t busy = 0;
+  time_ns gap_max_ever = 0;
+  time_ns query_wait_max = 0;
+  std::uint64_t gaps_over_10ms = 0;
   const auto publish_stats = [&] {
     const auto& c = proto->counters();
     _stats.sessions.store(ep->sessions(), std::memory_order_relaxed);
@@ -232,6 +235,9 @@ void shard::run() noexcept {
       _stats.journal_commit_latency_sum_ns.store(js.commit_latency.sum_ns, std::memory_order_relaxed);
     }
     _stats.loops.store(loops, std::memory_order_relaxed);
+    _stats.loop_gap_max_ever_ns.store(static_cast<std::uint64_t>(gap_max_ever), std::memory_order_relaxed);
+    _stats.query_wait_max_ever_ns.store(static_cast<std::uint64_t>(query_wait_max), std::memory_order_relaxed);
+    _stats.loop_gaps_over_10ms.store(gaps_over_10ms, std::memory_order_relaxed);
     _stats.busy_loops.store(busy, std::memory_order_relaxed);
     if (_xdp_port != nullptr) publish_xdp(_stats, *_xdp_port);
   };
@@ -239,12 +245,16 @@ void shard::run() noexcept {
   constexpr time_ns k_io_spin_ns = 250 * k_ns_per_us;
   time_ns next_housekeeping = 0;
   time_ns last_work = clk.now_ns();
+  time_ns last_iteration = last_work;
   bool stopping = false;
   time_ns stop_deadline = 0;
   for (;;) {
     std::size_t work = ep->poll();
     ++loops;
     const time_ns now = clk.now_ns();
+    gap_max_ever = std::max(gap_max_ever, now - last_iteration);
+    if (now - last_iteration > 10 * k_ns_per_ms) ++gaps_over_10ms;
+    last_iteration = now;
     if (work != 0) {
       ++busy;
       last_work = now;
@@ -269,6 +279,7 @@ void shard::run() noexcept {
       ep->close_all(wire::status::shutting_down);
     }
     while (auto q = _queries.pop()) {
+      query_wait_max = std::max(query_wait_max, now - (*q)->submitted_ns);
       handle_query(**q, *proto, *ep);
       q->reset();  // the last reference may be ours: free it with the guard lifted
       work = 1;

@@ -54,6 +54,13 @@ struct shard_stats {
   std::atomic<std::uint64_t> errors{0};
   std::atomic<std::uint64_t> bad_datagrams{0};
   std::atomic<std::uint64_t> loops{0};
+  // Stalls: the longest time between two loop iterations since start (an
+  // idle wait is at most 500 µs, so more is time the thread did not run or
+  // spent in one step), how many gaps passed 10 ms, and the longest a
+  // control query waited in the ring.
+  std::atomic<std::uint64_t> loop_gap_max_ever_ns{0};
+  std::atomic<std::uint64_t> query_wait_max_ever_ns{0};
+  std::atomic<std::uint64_t> loop_gaps_over_10ms{0};  // iterations that started more than 10 ms after the last
   std::atomic<std::uint64_t> busy_loops{0};   // iterations that did work
   std::atomic<std::uint64_t> memory_bytes{0}; // message bodies in use
   // af_xdp mode (datapath/xdp/af_xdp_port.h counters)

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <unordered_map>
 
 #include "datapath/broker/shard_protocol.h"
@@ -40,8 +41,10 @@ std::uint64_t realtime_us() noexcept {
 // index for its journal queue id.
 class engine_rebuilder final : public storage::recovery_visitor {
  public:
-  engine_rebuilder(queue::engine& e, const std::unordered_map<std::uint32_t, queue::idx>& queues)
-      : _e(e), _queues(queues) {}
+  // `progress(restored)` is called about once a second.
+  engine_rebuilder(queue::engine& e, const std::unordered_map<std::uint32_t, queue::idx>& queues,
+                   std::function<void(std::uint64_t)> progress)
+      : _e(e), _queues(queues), _progress(std::move(progress)) {}
 
   void on_message(const storage::recovered_message& m) override {
     if (!error.empty()) return;
@@ -62,6 +65,13 @@ class engine_rebuilder final : public storage::recovery_visitor {
       return;
     }
     ++restored;
+    if ((restored & 4095) == 0 && _progress) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= _next_progress) {
+        _next_progress = now + std::chrono::seconds(1);
+        _progress(restored);
+      }
+    }
   }
 
   std::uint64_t restored = 0;
@@ -71,6 +81,8 @@ class engine_rebuilder final : public storage::recovery_visitor {
  private:
   queue::engine& _e;
   const std::unordered_map<std::uint32_t, queue::idx>& _queues;
+  std::function<void(std::uint64_t)> _progress;
+  std::chrono::steady_clock::time_point _next_progress = std::chrono::steady_clock::now() + std::chrono::seconds(1);
 };
 
 }  // namespace
@@ -96,7 +108,15 @@ bool shard_journal::recover(queue::engine& e, std::string& err) noexcept {
 
     storage::journal_state st(_cfg.max_message_slots);
     storage::recovery_report rep;
-    const auto rc = storage::recover(*_persistence, {.salvage = _cfg.storage.salvage}, st, rep);
+    // Progress for a long start-up: a line a second after the first.
+    const storage::recovery_progress progress = [&](std::uint64_t records, std::uint64_t bytes) {
+      std::printf("sluice-broker: %s: recovering: %llu records, %.1f MiB scanned (%.1f s)\n", who.c_str(),
+                  static_cast<unsigned long long>(records), static_cast<double>(bytes) / (1u << 20),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      std::fflush(stdout);
+    };
+    const auto rc = storage::recover(*_persistence, {.salvage = _cfg.storage.salvage}, st, rep, progress);
+    const auto t_scanned = std::chrono::steady_clock::now();
     // Every finding (torn tail, salvaged ranges) is logged with file and offset.
     for (std::size_t pos = 0; pos < rep.log.size();) {
       const auto nl = rep.log.find('\n', pos);
@@ -147,7 +167,19 @@ bool shard_journal::recover(queue::engine& e, std::string& err) noexcept {
       }
       by_id.emplace(qid, *qi);
     }
-    engine_rebuilder rb(e, by_id);
+    const auto t_queues = std::chrono::steady_clock::now();
+    {
+      // Bodies land in power-of-two blocks: up to twice their size.
+      std::uint64_t body_bytes = 0;
+      for (const auto& [qid, q] : st.queues()) body_bytes += q.live_bytes;
+      e.prepare_restore(static_cast<std::size_t>(2 * body_bytes + 64 * st.messages().size()));
+    }
+    engine_rebuilder rb(e, by_id, [&](std::uint64_t done) {
+      std::printf("sluice-broker: %s: restoring live messages: %llu of %llu (%.1f s)\n", who.c_str(),
+                  static_cast<unsigned long long>(done), static_cast<unsigned long long>(st.messages().size()),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      std::fflush(stdout);
+    });
     if (const auto rs = storage::replay_live(*_persistence, st, rb); !rs) {
       err = who + ": reading live messages back failed (" + storage::to_string(rs.error()) + ")";
       return false;
@@ -156,6 +188,8 @@ bool shard_journal::recover(queue::engine& e, std::string& err) noexcept {
       err = who + ": " + rb.error;
       return false;
     }
+    e.finish_restore();
+    const auto t_replayed = std::chrono::steady_clock::now();
     // New GUIDs must differ from every earlier one, including confirmed
     // messages no longer in the journal: start from the clock (µs) when it
     // is ahead of what was recovered.
@@ -184,10 +218,12 @@ bool shard_journal::recover(queue::engine& e, std::string& err) noexcept {
       err = who + ": cannot start the journal (" + storage::to_string(s.error()) + ")";
       return false;
     }
-    // The segment writes go to (and the one after it) are created and
-    // zero-filled now, at start-up: the first PUTs must not wait behind
-    // preallocating tens of MiB.
-    while (_persistence->in_flight() > 0 && !_journal->failed()) {
+    // The segment the first commits go to is created and zero-filled now,
+    // when it is a new one: the first PUTs must not wait behind
+    // preallocating it. The one after it is created in the background
+    // (the shard loop reaps it): waiting for it too cost seconds of
+    // start-up on a busy disk.
+    while (!_journal->writable() && !_journal->failed()) {
       if (_journal->poll() == 0) {
         timespec ts{0, 200'000};
         ::nanosleep(&ts, nullptr);
@@ -197,14 +233,18 @@ bool shard_journal::recover(queue::engine& e, std::string& err) noexcept {
       err = who + ": cannot create the next journal segment (see the line above)";
       return false;
     }
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const auto t_end = std::chrono::steady_clock::now();
+    const auto ms_of = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+    const double ms = ms_of(t0, t_end);
     std::printf("sluice-broker: %s: recovered %llu records in %u segment(s) (%llu bytes), %llu queue(s), "
-                "%llu live message(s) (%llu bytes)%s%s in %.1f ms\n",
+                "%llu live message(s) (%llu bytes)%s%s in %.1f ms (scan %.1f, queues %.1f, messages %.1f, "
+                "segments %.1f)\n",
                 who.c_str(), static_cast<unsigned long long>(rep.record_cnt), rep.segment_cnt,
                 static_cast<unsigned long long>(rep.bytes_scanned), static_cast<unsigned long long>(queue_cnt),
                 static_cast<unsigned long long>(rb.restored), static_cast<unsigned long long>(live_bytes),
                 rep.torn_tail ? ", torn tail truncated" : "", rep.corrupt.empty() ? "" : ", CORRUPT RECORDS SALVAGED",
-                ms);
+                ms, ms_of(t0, t_scanned), ms_of(t_scanned, t_queues), ms_of(t_queues, t_replayed),
+                ms_of(t_replayed, t_end));
     std::fflush(stdout);
     return true;
   } catch (const std::exception& ex) {

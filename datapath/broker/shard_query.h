@@ -70,6 +70,7 @@ struct shard_query {
 
   const query_kind kind;
   std::uint32_t shard = 0;  // the shard it was handed to
+  time_ns submitted_ns = 0;  // monotonic, when handed over (the shard measures its wait)
   // inputs
   std::string uri;
   std::uint64_t session_id = 0;

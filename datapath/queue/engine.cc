@@ -491,16 +491,37 @@ wire::status engine::restore_message(idx qi, const wire::guid& id, wire::bytes p
     ++_deliveries_used;
     SLUICE_ASSERT(_by_guid.insert(key(m.id.seq, dl.sub), di), "guid index sized for every slot");
     // Replay is in journal order, which is GUID order except for compacted
-    // copies: append in the common case, keep the list sorted otherwise.
+    // copies and journals written across restarts. Inserting each of those
+    // in place was O(n) a message (a crash-looped journal of 262,144
+    // messages took 60 s to restore): append, and sort once at the end.
     list& ready = q.subs[s].ready;
-    if (ready.tail == k_nil || _messages[_deliveries[ready.tail].msg].id.seq < id.seq) {
-      list_push_back(ready, di);
-    } else {
-      list_insert_sorted(ready, di);
+    if (ready.tail != k_nil && _messages[_deliveries[ready.tail].msg].id.seq > id.seq) {
+      q.subs[s].restored_unsorted = true;
     }
+    list_push_back(ready, di);
   }
   if (id.node == _limits.node_id && id.partition == _limits.partition) raise_next_seq(id.seq + 1);
   return status::ok;
+}
+
+void engine::finish_restore() {
+  std::vector<idx> order;
+  for (auto& q : _queues) {
+    for (auto& s : q.subs) {
+      if (!s.restored_unsorted) continue;
+      s.restored_unsorted = false;
+      order.clear();
+      for (idx d = s.ready.head; d != k_nil; d = _deliveries[d].next) order.push_back(d);
+      std::stable_sort(order.begin(), order.end(), [&](idx a, idx b) {
+        return _messages[_deliveries[a].msg].id.seq < _messages[_deliveries[b].msg].id.seq;
+      });
+      s.ready = list{};
+      for (const idx d : order) {
+        _deliveries[d].prev = _deliveries[d].next = k_nil;
+        list_push_back(s.ready, d);
+      }
+    }
+  }
 }
 
 void engine::release_delivery(idx di) noexcept {

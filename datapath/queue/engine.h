@@ -156,8 +156,17 @@ class engine {
   // Recovery: puts back a stored message with its GUID, ready for every app
   // not in `done_mask`, with the given delivery count (the next PUSH carries
   // delivery_cnt + 1). Errors: queue_full (pools or memory too small).
+  // O(1): messages are appended in the order given (journal order);
+  // finish_restore() puts each ready list in GUID order.
   wire::status restore_message(idx queue, const wire::guid& id, wire::bytes properties, wire::bytes payload,
                                std::uint64_t done_mask, std::uint16_t delivery_cnt) noexcept;
+  // Recovery, after the last restore_message: sorts the ready lists that
+  // got a message out of GUID order (compacted copies, journals written
+  // across restarts), O(n log n) each. Allocates (start-up only).
+  void finish_restore();
+  // Recovery, before restoring about `bytes` of message bodies: faults the
+  // memory they will take in at once (message_store::prefault).
+  void prepare_restore(std::size_t bytes) noexcept { _store.prefault(bytes); }
   // GUIDs of new messages start at `seq` or later (never reuse a recovered one).
   void raise_next_seq(std::uint64_t seq) noexcept { _next_seq = std::max(_next_seq, seq); }
   std::uint16_t app_cnt(idx queue) const noexcept { return static_cast<std::uint16_t>(_queues[queue].subs.size()); }
@@ -240,6 +249,7 @@ class engine {
     list ready;
     std::vector<idx> consumers;  // reserved at queue creation
     std::size_t rr = 0;          // round-robin position
+    bool restored_unsorted = false;  // recovery appended out of GUID order: finish_restore() sorts
   };
   struct queue_rec {
     std::string uri;

@@ -3,6 +3,7 @@
 #include <numa.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -45,6 +46,16 @@ message_store::block message_store::take(std::size_t sz) noexcept {
   }
   _in_use += rounded;
   return block{p, static_cast<std::uint8_t>(cls)};
+}
+
+void message_store::prefault(std::size_t bytes) noexcept {
+  // Huge pages for the range recovery is about to fill: one fault per 2 MiB
+  // instead of one per 4 KiB. Only that range: a huge-page fault later, on
+  // the shard loop's hot path, could stall in compaction.
+  constexpr std::size_t k_huge = 2u << 20;
+  const std::size_t from = (_bump + k_huge - 1) / k_huge * k_huge;
+  const std::size_t to = std::min(_arena_sz, (_bump + bytes) / k_huge * k_huge);
+  if (to > from) (void)::madvise(_arena + from, to - from, MADV_HUGEPAGE);
 }
 
 void message_store::give(block b) noexcept {
