@@ -196,6 +196,20 @@ std::string control_node::render_metrics() {
   per_shard("sluice_shard_busy_iterations_total", "counter", "Shard loop iterations that did work.", "busy_loops");
   per_shard("sluice_shard_memory_bytes", "gauge", "Message memory in use.", "memory_bytes");
   per_shard("sluice_shard_bad_datagrams_total", "counter", "Datagrams failing header validation.", "bad_datagrams");
+  per_shard("sluice_shard_loop_stalls_total", "counter",
+            "Shard loop iterations that began more than 10 ms after the previous one (descheduled or blocked).",
+            "loop_gaps_over_10ms");
+  const auto per_shard_s = [&](const char* name, const char* help, const char* key_ns) {
+    w.family(name, "gauge", help);
+    for (const auto& s : shards) {
+      w.value(name, "shard=\"" + std::to_string(s["index"].get<int>()) + "\"", s.value(key_ns, 0.0) / 1e9);
+    }
+  };
+  per_shard_s("sluice_shard_loop_gap_max_seconds", "Longest time between two shard loop iterations since start.",
+              "loop_gap_max_ns");
+  per_shard_s("sluice_shard_query_wait_max_seconds",
+              "Longest time a control request waited for its shard to pick it up, since start.",
+              "query_wait_max_ever_ns");
   w.family("sluice_shard_busy_ratio", "gauge", "Share of loop iterations that did work over the last second.");
   for (const auto& s : shards) {
     const std::size_t i = s["index"];
