@@ -158,7 +158,7 @@ TEST(broker_stall, a_stalled_shard_fails_questions_fast_and_applies_changes_in_o
   const double took_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   EXPECT_FALSE(q.value("ok", true)) << q.dump();
   EXPECT_NE(q.value("error", "").find("shard 1 did not answer"), std::string::npos) << q.dump();
-  EXPECT_LT(took_s, 5.0) << "the answer wait is bounded";
+  EXPECT_LT(took_s, 20.0) << "the answer wait is bounded (1.5 s; generous for a loaded machine)";
 
   // The broker's own view: fence shard 1 and unfence it again while it is
   // stopped; both changes reach it in order once it runs.
