@@ -140,18 +140,25 @@ TEST_F(raw_fixture, valid_cookie_opens_once_and_lost_accept_is_repeated) {
   EXPECT_EQ(app.opened, 1);
 }
 
-// Completes the handshake by hand; returns the session id b assigned.
-std::uint64_t open_by_hand(raw_fixture& f) {
+// Sends CONNECT, answers the CHALLENGE (checking that is what came back)
+// with the cookie, and returns what b sent in reply to that.
+std::vector<std::vector<std::byte>> connect_with_cookie(raw_fixture& f) {
   std::byte buf[128];
   f.send_raw({buf, *wire::encode_connect(buf, f.hello())});
   auto replies = f.exchange();
+  EXPECT_EQ(replies.size(), 1u);
+  EXPECT_EQ(wire::decode_packet_header(replies.at(0))->kind, static_cast<std::uint8_t>(wire::packet_kind::challenge));
   const auto ch = *wire::decode_challenge(wire::bytes(replies.at(0)).subspan(wire::k_packet_header_sz));
   auto c = f.hello();
   c.cookie_ts = ch.cookie_ts;
   c.cookie_mac = ch.cookie_mac;
   f.send_raw({buf, *wire::encode_connect(buf, c)});
-  replies = f.exchange();
-  return wire::decode_packet_header(replies.at(0))->session_id;
+  return f.exchange();
+}
+
+// Completes the handshake by hand; returns the session id b assigned.
+std::uint64_t open_by_hand(raw_fixture& f) {
+  return wire::decode_packet_header(connect_with_cookie(f).at(0))->session_id;
 }
 
 // A DATA datagram with the given frames (already encoded, concatenated).
@@ -286,19 +293,9 @@ TEST_F(raw_fixture, a_full_responder_refuses_and_the_initiator_ends_at_once_with
 
 TEST_F(raw_fixture, refuse_goes_only_to_a_proven_address_and_is_taken_only_for_our_attempt) {
   b.set_draining(true);
-  std::byte buf[128];
-  // No cookie yet: a CHALLENGE as always, never a REFUSE (an unproven
-  // address gets nothing but the stateless challenge).
-  send_raw({buf, *wire::encode_connect(buf, hello())});
-  auto replies = exchange();
-  ASSERT_EQ(replies.size(), 1u);
-  EXPECT_EQ(wire::decode_packet_header(replies[0])->kind, static_cast<std::uint8_t>(wire::packet_kind::challenge));
-  const auto ch = *wire::decode_challenge(wire::bytes(replies[0]).subspan(wire::k_packet_header_sz));
-  auto c = hello();
-  c.cookie_ts = ch.cookie_ts;
-  c.cookie_mac = ch.cookie_mac;
-  send_raw({buf, *wire::encode_connect(buf, c)});
-  replies = exchange();
+  // Without a cookie: a CHALLENGE as always, never a REFUSE (an unproven
+  // address gets nothing but the stateless challenge; the helper checks).
+  const auto replies = connect_with_cookie(*this);
   ASSERT_EQ(replies.size(), 1u);
   const auto h = *wire::decode_packet_header(replies[0]);
   ASSERT_EQ(h.kind, static_cast<std::uint8_t>(wire::packet_kind::refuse));
@@ -310,6 +307,7 @@ TEST_F(raw_fixture, refuse_goes_only_to_a_proven_address_and_is_taken_only_for_o
 
   // A REFUSE nobody asked for (b has no attempt of its own) is ignored.
   const auto ignored = b.counters().handshake_ignored;
+  std::byte buf[64];
   send_raw({buf, *wire::encode_refuse(buf, wire::refuse_body{7, 15, 0, 0})});
   exchange();
   EXPECT_EQ(b.counters().handshake_ignored, ignored + 1);
