@@ -16,7 +16,7 @@
 #include "datapath/broker/shard_protocol.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/client_helpers.h"
-#include "tests/support/control_process.h"
+#include "tests/support/control_fixture.h"
 #include "tests/support/thread_stall.h"
 #include "tests/support/traffic.h"
 
@@ -34,30 +34,13 @@ std::string queue_on(unsigned shard, const std::string& dom, const std::string& 
   }
 }
 
-class control_stall : public ::testing::Test {
+class control_stall : public control_plane {
  protected:
-  control_stall() : control(broker.config_path()) {}
-  void SetUp() override {
-    ASSERT_TRUE(broker.start()) << broker.error();
-    ASSERT_TRUE(control.start()) << control.error();
-    ASSERT_TRUE(eventually([&] { return call({{"cmd", "status"}}).value("broker_connected", false); }))
-        << control.output();
-  }
-  void TearDown() override {
-    EXPECT_EQ(control.stop(), 0) << control.output();
-    EXPECT_EQ(broker.stop(), 0) << broker.output();
-  }
-  json call(const json& req, int timeout_ms = 10000) {
-    return operator_call(broker.operator_socket(), req, timeout_ms);
-  }
   json queue_info(const std::string& uri) { return call({{"cmd", "queue_info"}, {"uri", uri}}); }
   void append_domain(const std::string& name) {
     std::ofstream out(broker.config_path(), std::ios::app);
     out << "\n[[domain]]\nname = \"" << name << "\"\nmode = \"priority\"\n";
   }
-
-  broker_process broker;
-  control_process control;
 };
 
 TEST_F(control_stall, reload_while_a_shard_is_stalled_refuses_and_loses_nothing) {
