@@ -24,7 +24,6 @@
 #include <sstream>
 #include <thread>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "common/unix_socket.h"
