@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/assert.h"
+#include "common/pool_memory.h"
 
 namespace sluice {
 
@@ -75,7 +76,7 @@ class flat_map {
   std::size_t home(std::uint64_t key) const noexcept {
     return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> 20) & _mask;
   }
-  std::vector<entry> _slots;
+  pool_vector<entry> _slots;  // common/pool_memory.h: faulted in at construction
   std::size_t _mask = 0;
   std::size_t _max = 0;
   std::size_t _size = 0;

@@ -33,7 +33,7 @@ journal::journal(persistence& p, const journal_config& cfg, journal_listener& li
 
 journal::~journal() = default;
 
-status<errc> journal::start(segment_id last_segment, std::uint64_t resume_off) {
+status<errc> journal::start(segment_id last_segment, std::uint64_t resume_off, segment_id spare) {
   SLUICE_ASSERT(!_started, "journal started twice");
   SLUICE_ASSERT(resume_off % k_block_sz == 0, "resume offset must be block-aligned");
   _started = true;
@@ -48,6 +48,10 @@ status<errc> journal::start(segment_id last_segment, std::uint64_t resume_off) {
     _place_seg = last_segment;
     _place_off = resume_off;
     _ready_max = _requested_max = last_segment;
+    if (spare != segment_id{0}) {
+      SLUICE_ASSERT(spare == last_segment.next(), "the spare segment follows the last one");
+      _ready_max = _requested_max = spare;
+    }
     if (_place_off + k_block_sz > _cfg.segment_sz) {
       _place_seg = _place_seg.next();
       _place_off = 0;

@@ -107,8 +107,10 @@ class journal {
 
   // Continues after the last segment recovery found (whose next free commit
   // offset is `resume_off`, a block multiple), or creates segment 1 when
-  // `last_segment` is 0. Errors: busy, io_error.
-  status<errc> start(segment_id last_segment, std::uint64_t resume_off);
+  // `last_segment` is 0. `spare` (recovery_report::spare_segment): the
+  // segment after it already exists, created and zero-filled by the previous
+  // run; 0: create it. Errors: busy, io_error.
+  status<errc> start(segment_id last_segment, std::uint64_t resume_off, segment_id spare = segment_id{0});
 
   // ---- appends: return the record's seq, durable once on_durable reaches it ----
   // Errors (all): journal_failed, backpressure (poll() and retry), record_too_large.

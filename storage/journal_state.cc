@@ -14,6 +14,11 @@ void journal_state::drop_oldest_segment() noexcept {
   _segments.pop_front();
 }
 
+void journal_state::drop_newest_segment() noexcept {
+  SLUICE_ASSERT(!_segments.empty() && _segments.back().live_cnt == 0, "dropping a pinned segment");
+  _segments.pop_back();
+}
+
 const queue_state* journal_state::queue(queue_id q) const noexcept {
   auto it = _queues.find(q.value());
   return it == _queues.end() ? nullptr : &it->second;

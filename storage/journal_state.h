@@ -66,6 +66,8 @@ class journal_state {
   void add_segment(segment_id s);
   // Forgets the oldest segment. Precondition: nothing pins it.
   void drop_oldest_segment() noexcept;
+  // Forgets the newest segment (recovery: one never written). Precondition: nothing pins it.
+  void drop_newest_segment() noexcept;
 
   const queue_state* queue(queue_id q) const noexcept;
   const std::map<std::uint32_t, queue_state>& queues() const noexcept { return _queues; }

@@ -13,7 +13,7 @@ journal_summary inspect(persistence& p, bool details) {
   journal_summary s;
   journal_state st(1u << 22);
   recovery_report rep;
-  const auto rc = recover(p, recovery_options{true, true}, st, rep);
+  const auto rc = recover(p, recovery_options{.salvage = true, .read_only = true}, st, rep);
   s.segment_cnt = rep.segment_cnt;
   s.record_cnt = rep.record_cnt;
   s.records_by_kind = rep.records_by_kind;

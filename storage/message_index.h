@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/assert.h"
+#include "common/pool_memory.h"
 #include "storage/types.h"
 
 namespace sluice::storage {
@@ -111,7 +112,7 @@ class message_index {
     return static_cast<std::size_t>(h) & _mask;
   }
 
-  std::vector<slot> _slots;
+  pool_vector<slot> _slots;  // hundreds of MiB for a big limit: common/pool_memory.h
   std::size_t _mask = 0;
   std::size_t _size = 0;
   std::size_t _max = 0;

@@ -48,8 +48,17 @@ std::string file_of(segment_id s) {
   return name;
 }
 
+// Word at a time: recovery checks whole unwritten segments with it.
 bool all_zero(bytes b) noexcept {
-  return std::all_of(b.begin(), b.end(), [](std::byte x) { return x == std::byte{0}; });
+  std::size_t i = 0;
+  for (; i + 8 <= b.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, b.data() + i, 8);
+    if (w != 0) return false;
+  }
+  for (; i < b.size(); ++i)
+    if (b[i] != std::byte{0}) return false;
+  return true;
 }
 
 class scanner {
@@ -71,6 +80,9 @@ class scanner {
   // Salvage: continue the order checks from the valid record at pos.
   status<errc> reseed(segment_reader& r, std::uint64_t pos);
   status<errc> zero_tail(segment_id s, segment_reader& r, std::uint64_t pos, std::uint64_t end);
+  // The unwritten segments at the end: the journal resumes in the first,
+  // keeps the second as its spare, the rest go.
+  status<errc> settle_unwritten_tail();
 
   persistence& _p;
   const recovery_options& _opt;
@@ -82,6 +94,16 @@ class scanner {
   record_order _order;
   bool _any_header = false;
   bool _ended = false;  // a torn tail was found: later segments must hold no data
+  struct unwritten {
+    segment_id segment;
+    std::uint64_t size;
+  };
+  std::vector<unwritten> _unwritten_tail;  // not one byte written, nothing written after them
+  struct clean_end {
+    segment_id segment;
+    std::uint64_t resume_off;
+  };
+  std::optional<clean_end> _clean_end;  // the last segment scanned, when it ended without a bad record
   std::chrono::steady_clock::time_point _next_progress = std::chrono::steady_clock::now() + std::chrono::seconds(1);
 
   void report_progress(const segment_reader& r) {
@@ -99,9 +121,48 @@ status<errc> scanner::run() {
       _rep.log += "journal: segment " + file_of(_segs[i - 1].next()) + " is missing\n";
       return unexpected{errc::bad_segment};
     }
+    const std::size_t unwritten_before = _unwritten_tail.size();
     if (auto st = scan_segment(i); !st) return st;
+    if (_unwritten_tail.size() == unwritten_before) {  // written (or skipped): not the tail
+      _unwritten_tail.clear();
+      if (_clean_end && _clean_end->segment != _segs[i]) _clean_end.reset();
+    }
   }
   _rep.last_segment = _segs.empty() ? segment_id{0} : _segs.back();
+  return settle_unwritten_tail();
+}
+
+status<errc> scanner::settle_unwritten_tail() {
+  if (_unwritten_tail.empty()) return {};
+  // The journal resumes where the last written segment ends when that
+  // segment ended cleanly (the previous run stopped, or crashed between
+  // commits), else in the first unwritten one (after a torn tail, as before).
+  std::size_t first_spare = 1;
+  if (_clean_end && _clean_end->segment.next() == _unwritten_tail[0].segment) {
+    _rep.last_segment = _clean_end->segment;
+    _rep.resume_off = _clean_end->resume_off;
+    first_spare = 0;
+  } else {
+    _rep.last_segment = _unwritten_tail[0].segment;
+    _rep.resume_off = 0;
+  }
+  std::size_t removed_from = first_spare;
+  if (first_spare < _unwritten_tail.size() && _opt.segment_sz != 0 &&
+      _unwritten_tail[first_spare].size == _opt.segment_sz) {
+    _rep.spare_segment = _unwritten_tail[first_spare].segment;
+    removed_from = first_spare + 1;
+  }
+  for (std::size_t i = first_spare; i < _unwritten_tail.size(); ++i) _st.drop_newest_segment();
+  for (std::size_t i = removed_from; i < _unwritten_tail.size(); ++i) {
+    const segment_id s = _unwritten_tail[i].segment;
+    ++_rep.unused_removed;
+    _rep.log += "journal: " + file_of(s) + " was created ahead of need and never written: " +
+                (_opt.read_only ? "would remove it\n" : "removed\n");
+    if (_opt.read_only) continue;
+    if (auto st = _p.submit_remove(s, 0); !st) return st;
+    io_completion done[1];
+    if (_p.wait(done) != 1 || done[0].res < 0) return unexpected{errc::io_error};
+  }
   return {};
 }
 
@@ -135,7 +196,11 @@ status<errc> scanner::scan_segment(std::size_t idx) {
                     "by an earlier recovery): skipped\n";
         return {};
       }
-      // Created ahead of need and never written, or an unwritten first block of a torn commit.
+      if (*empty) {  // created ahead of need and never written: the clean end of the journal
+        _unwritten_tail.push_back({s, *size});
+        return {};
+      }
+      // An unwritten first block of a torn commit.
       return on_bad(idx, r, 0, errc::truncated, resume);
     }
     return on_bad(idx, r, 0, errc::bad_segment, resume);
@@ -153,6 +218,7 @@ status<errc> scanner::scan_segment(std::size_t idx) {
     if (!resume) return {};
     if (auto st = reseed(r, *resume); !st) return st;
   }
+  bool clean = !resume.has_value();
   std::uint64_t pos = resume.value_or(k_segment_data_off);
   while (pos + sizeof(record_header) <= r.size()) {
     const auto head = r.at(pos, sizeof(record_header));
@@ -171,6 +237,7 @@ status<errc> scanner::scan_segment(std::size_t idx) {
     if (!rec.ok()) bad = rec.error();
     else if (auto o = _order.check(*rec); !o) bad = o.error();
     if (bad != errc{}) {
+      clean = false;
       resume.reset();
       if (auto st = on_bad(idx, r, pos, bad, resume); !st) return st;
       if (!resume) break;
@@ -184,6 +251,7 @@ status<errc> scanner::scan_segment(std::size_t idx) {
                   to_string(st.error()) + ")\n";
       if (!_opt.salvage || st.error() == errc::index_full) return st;
       _rep.corrupt.push_back({s, pos, st.error()});
+      clean = false;
     }
     ++_rep.record_cnt;
     ++_rep.records_by_kind[static_cast<std::size_t>(rec->kind)];
@@ -192,6 +260,7 @@ status<errc> scanner::scan_segment(std::size_t idx) {
   }
   _rep.resume_off = std::min(align_up(pos, k_block_sz), r.size());
   _rep.bytes_scanned += r.bytes_read;
+  if (clean && !_ended) _clean_end = clean_end{s, _rep.resume_off};
   return {};
 }
 

@@ -38,6 +38,9 @@ namespace sluice::storage {
 struct recovery_options {
   bool salvage = false;    // skip corrupt middle records instead of failing
   bool read_only = false;  // verify/dump: never write (no tail truncation)
+  // The journal's segment size: an unwritten segment of this size after the
+  // one the journal resumes in is kept as its spare (0: keep none).
+  std::uint64_t segment_sz = 0;
 };
 
 // Called during the scan about once a second (never in the first second)
@@ -62,6 +65,12 @@ struct recovery_report {
   std::vector<recovery_fault> corrupt;  // corrupt middle records (the first only, unless salvage)
   segment_id last_segment;              // 0: no segment at all
   std::uint64_t resume_off = 0;         // where the journal writes next in last_segment
+  // An unwritten segment after last_segment, created ahead of need by the
+  // previous run: journal::start() uses it instead of creating another.
+  // 0: none. Further unwritten segments at the end are removed (each start
+  // creates one ahead, so a broker restarted often left one more each time).
+  segment_id spare_segment;
+  std::uint32_t unused_removed = 0;     // unwritten segments removed (or, read-only, that would be)
   std::string log;                      // one line per finding, with file and offset
 };
 

@@ -35,10 +35,11 @@ struct life {
   std::unique_ptr<journal> j;
   explicit life(persistence& pers, recovery_options opt = {}) : p(pers) {
     journal_state st(4096);
+    opt.segment_sz = cfg().segment_sz;
     recovered = recover(p, opt, st, rep);
     if (!recovered) return;
     j = std::make_unique<journal>(p, cfg(), l, std::move(st));
-    EXPECT_TRUE(j->start(rep.last_segment, rep.resume_off).ok());
+    EXPECT_TRUE(j->start(rep.last_segment, rep.resume_off, rep.spare_segment).ok());
     test::drain(*j, p);
   }
   std::uint64_t live(std::uint32_t q) const {
@@ -182,6 +183,114 @@ TEST(recovery, empty_directory_starts_fresh) {
   life b(p);  // segments created, never written
   ASSERT_TRUE(b.recovered.ok()) << b.rep.log;
   EXPECT_FALSE(b.rep.torn_tail);
+}
+
+std::vector<segment_id> segments_of(persistence& p) {
+  std::vector<segment_id> v;
+  EXPECT_TRUE(p.list_segments(v).ok());
+  return v;
+}
+
+void create_segment(persistence& p, segment_id s, std::uint64_t size) {
+  ASSERT_TRUE(p.submit_create(s, size, 0).ok());
+  io_completion done[1];
+  ASSERT_EQ(p.wait(done), 1u);
+  ASSERT_GE(done[0].res, 0);
+}
+
+TEST(recovery, restarts_without_writes_do_not_add_segments) {
+  memory_persistence p;
+  {
+    life a(p);
+    ASSERT_TRUE(a.j->append_queue_created(queue_id{1}, 1, as_bytes("d/q"), {}).ok());
+    put(*a.j, 0, 10);
+    test::drain(*a.j, p);
+  }
+  const auto first = segments_of(p);  // the written segment and the one created ahead of need
+  ASSERT_EQ(first.size(), 2u);
+  for (int i = 0; i < 5; ++i) {
+    life b(p);
+    ASSERT_TRUE(b.recovered.ok()) << b.rep.log;
+    EXPECT_EQ(b.live(1), 10u);
+    EXPECT_EQ(segments_of(p), first) << "restart " << i;
+  }
+  // Once the journal writes into its spare, a restart keeps the next one.
+  {
+    life c(p);
+    const auto in_second = [&] {
+      const auto* s2 = c.j->state().segment(segment_id{2});
+      return s2 != nullptr && s2->live_cnt > 0;
+    };
+    for (int n = 100; !in_second(); ++n) {
+      ASSERT_LT(n, 10000);
+      put(*c.j, n, n + 1, std::string(700, 'x'));
+      test::drain(*c.j, p);
+    }
+  }
+  life d(p);
+  ASSERT_TRUE(d.recovered.ok()) << d.rep.log;
+  EXPECT_EQ(d.rep.unused_removed, 0u) << d.rep.log;
+  EXPECT_EQ(d.rep.last_segment, segment_id{2});
+  EXPECT_EQ(d.rep.spare_segment, segment_id{3});
+  EXPECT_EQ(segments_of(p).size(), 3u);
+  put(*d.j, 20000, 20010);
+  test::drain(*d.j, p);
+  EXPECT_TRUE(d.l.failed.empty());
+}
+
+TEST(recovery, unwritten_segments_at_the_end_beyond_a_spare_are_removed) {
+  memory_persistence p;
+  {
+    life a(p);
+    ASSERT_TRUE(a.j->append_queue_created(queue_id{1}, 1, as_bytes("d/q"), {}).ok());
+    put(*a.j, 0, 10);
+    test::drain(*a.j, p);
+  }
+  // What older builds left after restarts: one more unwritten segment each.
+  for (std::uint64_t s = 3; s <= 6; ++s) create_segment(p, segment_id{s}, cfg().segment_sz);
+  {
+    recovery_report rep;
+    journal_state st(4096);
+    ASSERT_TRUE(recover(p, {.read_only = true, .segment_sz = cfg().segment_sz}, st, rep).ok()) << rep.log;
+    EXPECT_EQ(rep.unused_removed, 4u) << rep.log;
+    EXPECT_EQ(segments_of(p).size(), 6u) << "read-only recovery removes nothing";
+  }
+  life b(p);
+  ASSERT_TRUE(b.recovered.ok()) << b.rep.log;
+  EXPECT_EQ(b.rep.last_segment, segment_id{1});
+  EXPECT_GT(b.rep.resume_off, 0u);
+  EXPECT_EQ(b.rep.spare_segment, segment_id{2});
+  EXPECT_EQ(b.rep.unused_removed, 4u);
+  EXPECT_NE(b.rep.log.find("0000000000000006.sjl was created ahead of need and never written: removed"),
+            std::string::npos)
+      << b.rep.log;
+  EXPECT_EQ(segments_of(p), (std::vector<segment_id>{segment_id{1}, segment_id{2}}));
+  EXPECT_EQ(b.live(1), 10u);
+  put(*b.j, 100, 110);
+  test::drain(*b.j, p);
+  EXPECT_TRUE(b.l.failed.empty());
+}
+
+TEST(recovery, an_unwritten_segment_of_another_size_is_not_kept_as_the_spare) {
+  memory_persistence p;
+  {
+    life a(p);
+    ASSERT_TRUE(a.j->append_queue_created(queue_id{1}, 1, as_bytes("d/q"), {}).ok());
+    test::drain(*a.j, p);
+  }
+  // The segment created ahead of need, as if by a run with another segment size.
+  ASSERT_TRUE(p.submit_remove(segment_id{2}, 0).ok());
+  io_completion done[1];
+  ASSERT_EQ(p.wait(done), 1u);
+  create_segment(p, segment_id{2}, cfg().segment_sz / 2);
+  life b(p);
+  ASSERT_TRUE(b.recovered.ok()) << b.rep.log;
+  EXPECT_EQ(b.rep.spare_segment, segment_id{0});
+  EXPECT_EQ(b.rep.unused_removed, 1u);
+  // The journal created its spare again, at the configured size.
+  const auto sz = p.open_segment(segment_id{2});
+  ASSERT_TRUE(sz.ok());
+  EXPECT_EQ(*sz, cfg().segment_sz);
 }
 
 TEST(recovery, rebuilds_queues_messages_confirms_and_epochs_across_segments) {

@@ -115,7 +115,8 @@ bool shard_journal::recover(queue::engine& e, std::string& err) noexcept {
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       std::fflush(stdout);
     };
-    const auto rc = storage::recover(*_persistence, {.salvage = _cfg.storage.salvage}, st, rep, progress);
+    const auto rc = storage::recover(
+        *_persistence, {.salvage = _cfg.storage.salvage, .segment_sz = _cfg.storage.segment_sz}, st, rep, progress);
     const auto t_scanned = std::chrono::steady_clock::now();
     // Every finding (torn tail, salvaged ranges) is logged with file and offset.
     for (std::size_t pos = 0; pos < rep.log.size();) {
@@ -202,6 +203,7 @@ bool shard_journal::recover(queue::engine& e, std::string& err) noexcept {
     }();
     const storage::segment_id last = rep.last_segment;
     const std::uint64_t resume = rep.resume_off;
+    const storage::segment_id spare = rep.spare_segment;
     const std::uint64_t queue_cnt = by_id.size();
 
     storage::journal_config jc;
@@ -214,7 +216,7 @@ bool shard_journal::recover(queue::engine& e, std::string& err) noexcept {
     jc.segments_soft_max = _cfg.storage.compact_after_segments;
     jc.compact_live_max = _cfg.storage.compact_live_pct / 100.0;
     _journal = std::make_unique<storage::journal>(*_persistence, jc, *this, std::move(st));
-    if (const auto s = _journal->start(last, resume); !s) {
+    if (const auto s = _journal->start(last, resume, spare); !s) {
       err = who + ": cannot start the journal (" + storage::to_string(s.error()) + ")";
       return false;
     }

@@ -31,6 +31,7 @@
 #include "common/clock.h"
 #include "common/latency_buckets.h"
 #include "common/flat_map.h"
+#include "common/pool_memory.h"
 #include "datapath/broker/config.h"
 #include "datapath/queue/message_store.h"
 #include "datapath/wire/codec.h"
@@ -287,9 +288,9 @@ class engine {
   std::unordered_map<std::string, idx> _by_uri;
   std::vector<consumer> _consumers;
   idx _free_consumer = k_nil;
-  std::vector<message> _messages;
+  pool_vector<message> _messages;  // sized by max_message_slots: common/pool_memory.h
   idx _free_message = k_nil;
-  std::vector<delivery> _deliveries;
+  pool_vector<delivery> _deliveries;
   idx _free_delivery = k_nil;
   std::size_t _deliveries_used = 0;
   flat_map<idx> _by_guid;  // key(seq, sub) → delivery
