@@ -31,20 +31,32 @@ message_store::~message_store() {
   }
 }
 
+int message_store::class_of(std::size_t sz) noexcept {
+  return std::countr_zero(std::bit_ceil(std::max<std::size_t>(sz, std::size_t{1} << k_min_shift))) - k_min_shift;
+}
+
+std::size_t message_store::class_size(int cls) noexcept { return std::size_t{1} << (cls + k_min_shift); }
+
 message_store::block message_store::take(std::size_t sz) noexcept {
   if (sz > (std::size_t{1} << k_max_shift)) return {};
-  const std::size_t rounded = std::bit_ceil(std::max<std::size_t>(sz, std::size_t{1} << k_min_shift));
-  const int cls = std::countr_zero(rounded) - k_min_shift;
+  int cls = class_of(sz);
+  if (_free[static_cast<std::size_t>(cls)] == nullptr) {
+    if (_arena_sz - _bump >= class_size(cls)) {
+      std::byte* p = _arena + _bump;
+      _bump += class_size(cls);
+      _in_use += class_size(cls);
+      return block{p, static_cast<std::uint8_t>(cls)};
+    }
+    // Carved to the end: borrow the nearest larger free block (it keeps its class).
+    const std::uint64_t larger = _nonempty & ~((std::uint64_t{2} << cls) - 1);
+    if (larger == 0) return {};
+    cls = std::countr_zero(larger);
+  }
   auto& head = _free[static_cast<std::size_t>(cls)];
   std::byte* p = head;
-  if (p != nullptr) {
-    std::memcpy(&head, p, sizeof(std::byte*));
-  } else {
-    if (_arena_sz - _bump < rounded) return {};
-    p = _arena + _bump;
-    _bump += rounded;
-  }
-  _in_use += rounded;
+  std::memcpy(&head, p, sizeof(std::byte*));
+  if (head == nullptr) _nonempty &= ~(std::uint64_t{1} << cls);
+  _in_use += class_size(cls);
   return block{p, static_cast<std::uint8_t>(cls)};
 }
 
@@ -63,7 +75,8 @@ void message_store::give(block b) noexcept {
   auto& head = _free[b.size_class];
   std::memcpy(b.data, &head, sizeof(std::byte*));
   head = b.data;
-  _in_use -= std::size_t{1} << (b.size_class + k_min_shift);
+  _nonempty |= std::uint64_t{1} << b.size_class;
+  _in_use -= class_size(b.size_class);
 }
 
 }  // namespace sluice::queue

@@ -2,9 +2,17 @@
 //
 // One arena (from the shard's NUMA node) carved into power-of-two blocks by
 // size class (64 B … 2 MiB) on first need; freed blocks go to their class's
-// free list and are reused. No allocation after construction: when the
-// arena is used up and the class has no free block, take() fails and the
-// PUT is answered queue_full. Owned by one shard thread.
+// free list and are reused. When a class has no free block and the arena is
+// carved to its end, take() borrows a free block of the nearest larger
+// class rather than fail (the block keeps its class). No allocation after
+// construction: when nothing fits, take() fails and the PUT is answered
+// queue_full. Owned by one shard thread.
+//
+// Finer classes (four per doubling) would waste at most a quarter instead
+// of up to half, but carved blocks never change class here, so a workload
+// whose sizes shift would strand more memory in classes it no longer uses;
+// that wants blocks grouped in pages that return to a common pool when
+// empty, not just more classes.
 #pragma once
 
 #include <array>
@@ -19,6 +27,10 @@ class message_store {
   static constexpr int k_min_shift = 6;   // 64 B
   static constexpr int k_max_shift = 21;  // 2 MiB: 1 MiB message + properties fit
   static constexpr int k_class_cnt = k_max_shift - k_min_shift + 1;
+
+  // The smallest class whose blocks hold `sz` bytes (sz ≤ 2 MiB), and a class's block size.
+  static int class_of(std::size_t sz) noexcept;
+  static std::size_t class_size(int cls) noexcept;
 
   // `numa_node` < 0: ordinary memory. Aborts if the arena cannot be mapped.
   message_store(std::size_t arena_bytes, int numa_node);
@@ -54,6 +66,8 @@ class message_store {
   bool _numa = false;
   // Free blocks of each class form a singly linked list through their first bytes.
   std::array<std::byte*, k_class_cnt> _free{};
+  std::uint64_t _nonempty = 0;  // bit c: _free[c] has a block
+  static_assert(k_class_cnt <= 64, "one bit per class");
 };
 
 }  // namespace sluice::queue
