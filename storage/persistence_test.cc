@@ -1,5 +1,6 @@
 // storage/persistence_test.cc — both persistence implementations against one contract,
-// the memory one's faults, and io_uring on a real directory under /tmp.
+// the memory one's faults, and io_uring on a real directory under /tmp; the
+// start-up window_reader on top of them.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "storage/aligned_buffer.h"
 #include "storage/memory_persistence.h"
 #include "storage/uring_persistence.h"
+#include "storage/window_reader.h"
 
 namespace sluice::storage {
 namespace {
@@ -164,6 +166,99 @@ TEST(uring_persistence, segment_file_is_preallocated_and_zeroed) {
   const auto f = d.path / "0000000000000005.sjl";
   EXPECT_EQ(std::filesystem::file_size(f), k_seg_sz);
   EXPECT_EQ(p->submit_create(segment_id{5}, k_seg_sz, 2).error(), errc::duplicate);
+}
+
+// ---- window_reader ---------------------------------------------------------------
+
+std::byte pattern(segment_id s, std::uint64_t off) noexcept {
+  return static_cast<std::byte>((off * 131 + off / 4096 + s.value() * 7) & 0xFF);
+}
+
+// A segment of `sz` bytes holding pattern(), created and written blocking.
+void make_patterned(persistence& p, segment_id s, std::uint64_t sz) {
+  ASSERT_TRUE(p.submit_create(s, sz, 1).ok());
+  ASSERT_GE(wait_one(p).res, 0);
+  aligned_buffer b(sz);
+  for (std::uint64_t i = 0; i < sz; ++i) b.data()[i] = pattern(s, i);
+  ASSERT_TRUE(p.write_blocking(s, 0, b.span()).ok());
+}
+
+void expect_pattern(segment_id s, std::uint64_t pos, bytes got, std::size_t need) {
+  ASSERT_GE(got.size(), need) << "at " << pos;
+  for (std::size_t i = 0; i < need; ++i)
+    if (got[i] != pattern(s, pos + i)) FAIL() << "segment " << s.value() << " byte " << pos + i;
+}
+
+constexpr window_reader::options k_small{.window_sz = 64 * 1024, .overlap_sz = 16 * 1024, .depth = 2};
+
+TEST(window_reader, reads_what_is_on_disk_across_windows_and_segments) {
+  memory_persistence p;
+  make_patterned(p, segment_id{1}, k_seg_sz);
+  make_patterned(p, segment_id{2}, k_seg_sz);
+  window_reader wr(p, k_small);
+  wr.add_segment(segment_id{1}, k_seg_sz);
+  wr.add_segment(segment_id{2}, k_seg_sz);
+  for (const segment_id s : {segment_id{1}, segment_id{2}}) {
+    for (std::uint64_t pos = 0; pos < k_seg_sz; pos += 5000) {
+      const std::size_t need = static_cast<std::size_t>(std::min<std::uint64_t>(5000, k_seg_sz - pos));
+      const auto got = wr.at(s, pos, need);
+      ASSERT_TRUE(got.ok());
+      expect_pattern(s, pos, *got, need);
+    }
+  }
+  // Ranges longer than the overlap, straddling two windows, and one ending at the segment's end.
+  for (const std::uint64_t pos : {std::uint64_t{40'000}, std::uint64_t{100'001}, k_seg_sz - 40'000}) {
+    const auto got = wr.at(segment_id{1}, pos, 40'000);
+    ASSERT_TRUE(got.ok());
+    expect_pattern(segment_id{1}, pos, *got, 40'000);
+  }
+  EXPECT_GE(wr.bytes_read(), 2 * k_seg_sz);
+}
+
+TEST(window_reader, windows_read_ahead_are_kept_until_used) {
+  memory_persistence p;
+  make_patterned(p, segment_id{1}, k_seg_sz);
+  window_reader::options o = k_small;
+  o.sequential = false;
+  window_reader wr(p, o);
+  wr.add_segment(segment_id{1}, k_seg_sz);
+  const std::uint64_t step = o.window_sz - o.overlap_sz;
+  wr.prefetch(segment_id{1}, 1 * step);
+  wr.prefetch(segment_id{1}, 2 * step);
+  wr.prefetch(segment_id{1}, 3 * step);
+  wr.prefetch(segment_id{1}, 4 * step);  // no idle buffer left (depth 2: three buffers): not read
+  // Window 0 was not asked for: it takes the buffer of the window needed
+  // last (3), not those of 1 and 2.
+  for (const std::uint64_t w : {0u, 1u, 2u}) {
+    const auto got = wr.at(segment_id{1}, w * step + 10, 100);
+    ASSERT_TRUE(got.ok());
+    expect_pattern(segment_id{1}, w * step + 10, *got, 100);
+  }
+  EXPECT_EQ(wr.bytes_read(), 4 * o.window_sz) << "windows 1, 2, 3 read ahead once, 0 on demand";
+  EXPECT_EQ(wr.window_of(2 * step + 5), 2u);
+}
+
+TEST(window_reader, a_file_cut_short_reads_as_zeros_past_its_end) {
+  temp_dir d;
+  auto p = make_uring(d.path, sync_mode::rwf_dsync);
+  if (!p) GTEST_SKIP() << "io_uring unavailable here";
+  make_patterned(*p, segment_id{3}, k_seg_sz);
+  const std::uint64_t cut = 70'000;  // inside the second window, not on a block boundary
+  std::filesystem::resize_file(d.path / "0000000000000003.sjl", cut);
+  const auto sz = p->open_segment(segment_id{3});
+  ASSERT_TRUE(sz.ok());
+  ASSERT_EQ(*sz, cut);
+  window_reader wr(*p, k_small);  // the read ahead of window 1 comes back short: read again, blocking
+  wr.add_segment(segment_id{3}, *sz);
+  const auto head = wr.at(segment_id{3}, 0, 1000);
+  ASSERT_TRUE(head.ok());
+  expect_pattern(segment_id{3}, 0, *head, 1000);
+  const auto tail = wr.at(segment_id{3}, 60'000, 10'000);
+  ASSERT_TRUE(tail.ok());
+  expect_pattern(segment_id{3}, 60'000, *tail, 10'000);
+  const auto past = wr.at(segment_id{3}, cut, align_up(cut, k_block_sz) - cut);
+  ASSERT_TRUE(past.ok());
+  for (std::size_t i = 0; i < align_up(cut, k_block_sz) - cut; ++i) ASSERT_EQ((*past)[i], std::byte{0});
 }
 
 }  // namespace

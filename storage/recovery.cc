@@ -7,39 +7,34 @@
 
 #include "storage/aligned_buffer.h"
 #include "storage/segment.h"
+#include "storage/window_reader.h"
 
 namespace sluice::storage {
 namespace {
 
-// A window onto one segment, re-read as the scan moves. Big enough for the
-// largest record the format allows, so any record fits one window.
+// One segment seen through the scan's window_reader.
 class segment_reader {
  public:
-  segment_reader(persistence& p, aligned_buffer& buf, segment_id s, std::uint64_t size) noexcept
-      : _p(p), _buf(buf), _s(s), _size(size) {}
-
-  // Bytes from pos: at least min(need, size - pos) of them, maybe more.
-  result<bytes, errc> at(std::uint64_t pos, std::size_t need) {
-    const std::uint64_t want_end = std::min<std::uint64_t>(pos + need, _size);
-    if (!(_len > 0 && pos >= _off && want_end <= _off + _len)) {
-      _off = align_down(pos, k_block_sz);
-      _len = static_cast<std::size_t>(std::min<std::uint64_t>(_buf.size(), _size - _off));
-      const auto st = _p.read_blocking(_s, _off, _buf.span().first(_len));
-      if (!st) return unexpected{st.error()};
-      bytes_read += _len;
-    }
-    return bytes{_buf.data() + (pos - _off), static_cast<std::size_t>(_off + _len - pos)};
+  segment_reader(window_reader& wr, segment_id s, std::uint64_t size) noexcept : _wr(wr), _s(s), _size(size) {}
+  // Bytes from pos: at least min(need, size - pos) of them, maybe more;
+  // valid until the next read.
+  result<bytes, errc> at(std::uint64_t pos, std::size_t need) { return _wr.at(_s, pos, need); }
+  // The record at pos, read as far as its header's length says (a garbled
+  // length reads only the header: decoding it then fails).
+  result<bytes, errc> record_at(std::uint64_t pos) {
+    const auto head = at(pos, sizeof(record_header));
+    if (!head) return head;
+    std::uint32_t len;
+    std::memcpy(&len, head->data() + 4, 4);
+    if (len > k_record_sz_max) return head;
+    return at(pos, padded_sz(len));
   }
   std::uint64_t size() const noexcept { return _size; }
-  std::uint64_t bytes_read = 0;
 
  private:
-  persistence& _p;
-  aligned_buffer& _buf;
+  window_reader& _wr;
   segment_id _s;
   std::uint64_t _size;
-  std::uint64_t _off = 0;
-  std::size_t _len = 0;
 };
 
 std::string file_of(segment_id s) {
@@ -65,7 +60,7 @@ class scanner {
  public:
   scanner(persistence& p, const recovery_options& opt, journal_state& st, recovery_report& rep,
           const recovery_progress& progress)
-      : _p(p), _opt(opt), _st(st), _rep(rep), _progress(progress), _buf(k_record_sz_max + 2 * k_block_sz) {}
+      : _p(p), _opt(opt), _st(st), _rep(rep), _progress(progress), _wr(p, window_reader::options{}) {}
 
   status<errc> run();
 
@@ -89,8 +84,9 @@ class scanner {
   journal_state& _st;
   recovery_report& _rep;
   const recovery_progress& _progress;
-  aligned_buffer _buf;
+  window_reader _wr;  // reads ahead while records are checked
   std::vector<segment_id> _segs;
+  std::vector<std::uint64_t> _sizes;  // of _segs, rounded up to whole blocks
   record_order _order;
   bool _any_header = false;
   bool _ended = false;  // a torn tail was found: later segments must hold no data
@@ -106,16 +102,25 @@ class scanner {
   std::optional<clean_end> _clean_end;  // the last segment scanned, when it ended without a bad record
   std::chrono::steady_clock::time_point _next_progress = std::chrono::steady_clock::now() + std::chrono::seconds(1);
 
-  void report_progress(const segment_reader& r) {
+  void report_progress() {
     const auto now = std::chrono::steady_clock::now();
     if (now < _next_progress) return;
     _next_progress = now + std::chrono::seconds(1);
-    _progress(_rep.record_cnt, _rep.bytes_scanned + r.bytes_read);
+    _progress(_rep.record_cnt, _wr.bytes_read());
   }
 };
 
 status<errc> scanner::run() {
   if (auto st = _p.list_segments(_segs); !st) return st;
+  for (const segment_id s : _segs) {
+    const auto size = _p.open_segment(s);
+    if (!size) return unexpected{size.error()};
+    // A file cut short (truncated by hand, or a copy that stopped early) may
+    // end inside a block; reads past the end return zeros, so round up to
+    // keep every read whole blocks, as O_DIRECT needs.
+    _sizes.push_back(align_up(*size, k_block_sz));
+    _wr.add_segment(s, *size);
+  }
   for (std::size_t i = 0; i < _segs.size(); ++i) {
     if (i > 0 && _segs[i] != _segs[i - 1].next()) {
       _rep.log += "journal: segment " + file_of(_segs[i - 1].next()) + " is missing\n";
@@ -129,6 +134,8 @@ status<errc> scanner::run() {
     }
   }
   _rep.last_segment = _segs.empty() ? segment_id{0} : _segs.back();
+  _wr.drain();  // settling the tail waits on the persistence for itself
+  _rep.bytes_scanned = _wr.bytes_read();
   return settle_unwritten_tail();
 }
 
@@ -168,21 +175,16 @@ status<errc> scanner::settle_unwritten_tail() {
 
 status<errc> scanner::scan_segment(std::size_t idx) {
   const segment_id s = _segs[idx];
-  const auto size = _p.open_segment(s);
-  if (!size) return unexpected{size.error()};
+  const std::uint64_t size = _sizes[idx];
   _st.add_segment(s);
   ++_rep.segment_cnt;
   _rep.resume_off = 0;
-  // A file cut short (truncated by hand, or a copy that stopped early) may
-  // end inside a block; reads past the end return zeros, so round up to
-  // keep every read whole blocks, as O_DIRECT needs.
-  segment_reader r(_p, _buf, s, align_up(*size, k_block_sz));
+  segment_reader r(_wr, s, std::max(size, std::uint64_t{k_block_sz}));
   const auto block0 = r.at(0, k_block_sz);
   if (!block0) return unexpected{block0.error()};
   const auto hdr = decode_segment_header(*block0, s);
   std::optional<std::uint64_t> resume;
   if (!hdr.ok()) {
-    _rep.bytes_scanned += r.bytes_read;
     if (hdr.error() == errc::not_found && all_zero(block0->first(k_block_sz))) {
       // A segment with not one byte written, followed by written ones. It is
       // what a torn first commit leaves once an earlier recovery zeroed it:
@@ -197,7 +199,7 @@ status<errc> scanner::scan_segment(std::size_t idx) {
         return {};
       }
       if (*empty) {  // created ahead of need and never written: the clean end of the journal
-        _unwritten_tail.push_back({s, *size});
+        _unwritten_tail.push_back({s, size});
         return {};
       }
       // An unwritten first block of a torn commit.
@@ -256,16 +258,15 @@ status<errc> scanner::scan_segment(std::size_t idx) {
     ++_rep.record_cnt;
     ++_rep.records_by_kind[static_cast<std::size_t>(rec->kind)];
     pos += padded;
-    if (_progress && (_rep.record_cnt & 4095) == 0) report_progress(r);
+    if (_progress && (_rep.record_cnt & 4095) == 0) report_progress();
   }
   _rep.resume_off = std::min(align_up(pos, k_block_sz), r.size());
-  _rep.bytes_scanned += r.bytes_read;
   if (clean && !_ended) _clean_end = clean_end{s, _rep.resume_off};
   return {};
 }
 
 status<errc> scanner::reseed(segment_reader& r, std::uint64_t pos) {
-  const auto in = r.at(pos, k_record_sz_max);
+  const auto in = r.record_at(pos);
   if (!in) return unexpected{in.error()};
   const auto rec = decode_record(*in);
   SLUICE_ASSERT(rec.ok(), "salvage resumes only at a record that decodes");
@@ -306,7 +307,7 @@ status<errc> scanner::on_bad(std::size_t idx, segment_reader& r, std::uint64_t p
     if (all_zero(blk->first(k_block_sz))) continue;
     nonzero_end = b + k_block_sz;
     if (b <= pos) continue;
-    const auto in = r.at(b, k_record_sz_max);
+    const auto in = r.record_at(b);
     if (!in) return unexpected{in.error()};
     const auto rec = decode_record(*in);
     if (rec.ok() && static_cast<std::uint64_t>(rec->batch_block) * k_block_sz > pos &&
@@ -343,6 +344,8 @@ status<errc> scanner::zero_tail(segment_id s, segment_reader& r, std::uint64_t p
   const auto first = r.at(b0, k_block_sz);
   if (!first) return unexpected{first.error()};
   std::memcpy(zeros.data(), first->data(), static_cast<std::size_t>(pos - b0));  // keep the good records
+  _wr.drain();  // no read of this segment in flight while it is written,
+  _wr.forget(s);  // and none of its old bytes kept
   if (auto st = _p.write_blocking(s, b0, zeros.span().first(k_block_sz)); !st) return st;
   std::memset(zeros.data(), 0, k_block_sz);
   for (std::uint64_t off = b0 + k_block_sz; off < end;) {
