@@ -75,8 +75,9 @@ class scanner {
   // Salvage: continue the order checks from the valid record at pos.
   status<errc> reseed(segment_reader& r, std::uint64_t pos);
   status<errc> zero_tail(segment_id s, segment_reader& r, std::uint64_t pos, std::uint64_t end);
-  // The unwritten segments at the end: the journal resumes in the first,
-  // keeps the second as its spare, the rest go.
+  // The unwritten segments at the end: the journal resumes after the last
+  // written segment (or in the first unwritten one after a torn tail), the
+  // next unwritten one of the right size is its spare, the rest go.
   status<errc> settle_unwritten_tail();
 
   persistence& _p;

@@ -23,10 +23,18 @@
 namespace sluice::broker {
 namespace {
 
-void print_banner(const broker_config& cfg, const std::vector<std::unique_ptr<shard>>& shards) {
+void print_banner(const broker_config& cfg, const std::vector<std::unique_ptr<shard>>& shards,
+                  const std::vector<int>& cpus) {
   std::printf("sluice-broker 0.1.0: node %u, config: %s\n", cfg.node_id, cfg.source.c_str());
   std::printf("  %u shard(s) on %s ports %u-%u, idle %s, datapath %s\n", cfg.shard_cnt, cfg.listen.c_str(),
               cfg.base_port, cfg.base_port + cfg.shard_cnt - 1, to_string(cfg.idle), to_string(cfg.datapath.mode));
+  if (!cpus.empty() && cpus[0] < 0) {
+    std::printf("  shards not pinned (no shards.cores, no isolated cpus): the scheduler places them\n");
+  } else {
+    std::printf("  shards pinned to cpus");
+    for (std::size_t i = 0; i < cpus.size(); ++i) std::printf("%s%d", i == 0 ? " " : ",", cpus[i]);
+    std::printf("%s\n", cfg.cores.empty() ? " (isolated)" : " (shards.cores)");
+  }
   for (const auto& s : shards) {
     if (!s->port_description().empty()) std::printf("  shard %u: %s\n", s->index(), s->port_description().c_str());
   }
@@ -139,7 +147,7 @@ int run(const broker_config& cfg, double stats_interval_s) {
     }
     shards.push_back(std::move(s));
   }
-  print_banner(cfg, shards);
+  print_banner(cfg, shards, cpus);
   // Every shard builds its engine and, with disk domains, recovers its
   // journal (in parallel); the loops start only when all have.
   for (auto& s : shards) s->start();

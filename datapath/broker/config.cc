@@ -449,7 +449,7 @@ std::string config_help() {
     base_port = 7600            shard i listens on UDP base_port + i
   [shards]
     count = 2                   shard threads (1-64)
-    cores = []                  OS cpu id per shard; empty = spread over all cpus
+    cores = []                  OS cpu id per shard; empty = pinned to isolated cpus if any, else not pinned
     idle = "adaptive"           "adaptive" (spin spin_us, then block) or "busy" (always spin)
     spin_us = 50                adaptive: how long to spin before blocking
   [limits]                      per shard

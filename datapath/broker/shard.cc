@@ -3,6 +3,7 @@
 #include <hwloc.h>
 #include <numa.h>
 #include <pthread.h>
+#include <sched.h>
 
 #include <chrono>
 #include <cstdio>
@@ -41,21 +42,41 @@ bool pin_to_cpu(int cpu, std::string& why) {
 
 }  // namespace
 
+std::vector<int> isolated_cpus() {
+  std::vector<int> out;
+  std::FILE* f = std::fopen("/sys/devices/system/cpu/isolated", "r");
+  if (f == nullptr) return out;
+  char line[4096] = {};
+  const bool got = std::fgets(line, sizeof line, f) != nullptr;
+  std::fclose(f);
+  if (!got) return out;
+  hwloc_bitmap_t set = hwloc_bitmap_alloc();
+  if (set != nullptr && hwloc_bitmap_list_sscanf(set, line) == 0) {
+    for (int i = hwloc_bitmap_first(set); i >= 0; i = hwloc_bitmap_next(set, i)) out.push_back(i);
+  }
+  hwloc_bitmap_free(set);
+  return out;
+}
+
 std::vector<int> shard_cpus(const broker_config& cfg) {
   if (!cfg.cores.empty()) return cfg.cores;
-  std::vector<int> all;
+  // Not configured: pin only onto cpus the kernel keeps for us (isolcpus),
+  // among those this process may use. Otherwise the scheduler places shard
+  // threads: pinned to a core that other work also uses, a shard could not
+  // move off it, and its tails grew to hundreds of milliseconds next to a
+  // CPU hog (issue 14).
+  const std::vector<int> isolated = isolated_cpus();
+  std::vector<int> usable;
   hwloc_topology_t topo;
-  if (hwloc_topology_init(&topo) == 0 && hwloc_topology_load(topo) == 0) {
-    const int n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
-    for (int i = 0; i < n; ++i) {
-      const hwloc_obj_t pu = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU, static_cast<unsigned>(i));
-      if (pu != nullptr) all.push_back(static_cast<int>(pu->os_index));
+  if (!isolated.empty() && hwloc_topology_init(&topo) == 0) {
+    if (hwloc_topology_load(topo) == 0) {  // lists the allowed cpus only
+      for (const int cpu : isolated)
+        if (hwloc_get_pu_obj_by_os_index(topo, static_cast<unsigned>(cpu)) != nullptr) usable.push_back(cpu);
     }
     hwloc_topology_destroy(topo);
   }
-  if (all.empty()) all.push_back(0);
   std::vector<int> out;
-  for (std::uint32_t i = 0; i < cfg.shard_cnt; ++i) out.push_back(all[i % all.size()]);
+  for (std::uint32_t i = 0; i < cfg.shard_cnt; ++i) out.push_back(usable.empty() ? -1 : usable[i % usable.size()]);
   return out;
 }
 
@@ -150,14 +171,17 @@ void shard::run() noexcept {
   std::snprintf(name, sizeof name, "sluice-shard-%u", _index % 100);
   ::pthread_setname_np(::pthread_self(), name);
   std::string why;
-  if (!pin_to_cpu(_cpu, why)) {
+  if (_cpu < 0) {
+    // Not pinned (shard_cpus): the stats show cpu -1.
+  } else if (!pin_to_cpu(_cpu, why)) {
     std::fprintf(stderr, "sluice-broker: shard %u not pinned: %s\n", _index, why.c_str());
   } else {
     _stats.cpu.store(_cpu, std::memory_order_relaxed);
   }
   int node = -1;
   if (numa_available() >= 0) {
-    node = numa_node_of_cpu(_cpu);
+    // Unpinned, the node this thread starts on (it may move later).
+    node = numa_node_of_cpu(_cpu >= 0 ? _cpu : ::sched_getcpu());
     numa_set_localalloc();  // pools below are first touched here, on this node
   }
   _stats.numa_node.store(node, std::memory_order_relaxed);

@@ -2,8 +2,13 @@
 // across shards, limits, TTL, and the errors a client gets for bad requests.
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+#include <unistd.h>
+
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <vector>
 
 #include "datapath/wire/properties.h"
@@ -312,6 +317,67 @@ TEST_F(broker_session_limit, a_client_past_the_limit_is_refused_with_the_reason_
   const auto at = out_b.find(" refused ", line);
   ASSERT_NE(at, std::string::npos) << out_b;
   EXPECT_GE(std::stoull(out_b.substr(at + 9)), 2u) << out_b;
+}
+
+// ---- where shard threads run ------------------------------------------------------
+
+// The cpus thread `name` of process `pid` may run on (Cpus_allowed_list), "" if no such thread.
+std::string thread_cpus(pid_t pid, const std::string& name) {
+  const std::string task = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = ::opendir(task.c_str());
+  if (d == nullptr) return "";
+  std::string out;
+  while (const dirent* e = ::readdir(d)) {
+    std::ifstream comm(task + "/" + e->d_name + "/comm");
+    std::string c;
+    if (!std::getline(comm, c) || c != name) continue;
+    std::ifstream status(task + "/" + e->d_name + "/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("Cpus_allowed_list:", 0) == 0) out = line.substr(line.find_first_not_of(" \t", 18));
+  }
+  ::closedir(d);
+  return out;
+}
+
+std::string own_cpus() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("Cpus_allowed_list:", 0) == 0) return line.substr(line.find_first_not_of(" \t", 18));
+  return "";
+}
+
+bool cpus_isolated() {
+  std::ifstream f("/sys/devices/system/cpu/isolated");
+  std::string s;
+  return std::getline(f, s) && s.find_first_not_of(" \t\n") != std::string::npos;
+}
+
+TEST(broker_pinning, without_shards_cores_the_shards_are_not_pinned_on_a_shared_machine) {
+  if (cpus_isolated()) GTEST_SKIP() << "this machine isolates cpus: the shards pin to those";
+  broker_process b;
+  ASSERT_TRUE(b.start()) << b.error();
+  EXPECT_NE(b.output().find("shards not pinned"), std::string::npos) << b.output();
+  std::string cpus;
+  ASSERT_TRUE(eventually([&] { return !(cpus = thread_cpus(b.pid(), "sluice-shard-0")).empty(); }, 5));
+  EXPECT_EQ(cpus, own_cpus()) << "an unpinned shard may run wherever the broker may";
+  EXPECT_EQ(b.stop(), 0) << b.output();
+  EXPECT_NE(b.output().find("shard 0 cpu -1:"), std::string::npos) << b.output();
+}
+
+TEST(broker_pinning, shards_cores_pins_each_shard_to_its_core) {
+  const int last = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)) - 1;
+  broker_options o;
+  o.cores = "[" + std::to_string(last) + ", 0]";
+  broker_process b(o);
+  ASSERT_TRUE(b.start()) << b.error();
+  EXPECT_NE(b.output().find("shards pinned to cpus " + std::to_string(last) + ",0 (shards.cores)"),
+            std::string::npos)
+      << b.output();
+  std::string cpus;
+  ASSERT_TRUE(eventually([&] { return !(cpus = thread_cpus(b.pid(), "sluice-shard-0")).empty(); }, 5));
+  EXPECT_EQ(cpus, std::to_string(last));
+  EXPECT_EQ(thread_cpus(b.pid(), "sluice-shard-1"), "0");
+  EXPECT_EQ(b.stop(), 0) << b.output();
 }
 
 }  // namespace

@@ -116,7 +116,8 @@ bool broker_process::start() {
   {
     std::ofstream cfg(cfg_path);
     cfg << "[node]\nlisten = \"" << (_opts.listen.empty() ? net.broker_ip : _opts.listen) << "\"\nbase_port = " << _base_port << "\n\n[shards]\ncount = "
-        << _opts.shards << "\nidle = \"adaptive\"\n\n"
+        << _opts.shards << "\nidle = \"adaptive\"\n" << (_opts.cores.empty() ? "" : "cores = " + _opts.cores + "\n")
+        << "\n"
         << "[control]\nbroker_socket = \"" << broker_socket() << "\"\noperator_socket = \"" << operator_socket()
         << "\"\nmetrics_listen = \"" << _opts.metrics_listen << "\"\n\n";
     if (xdp) {

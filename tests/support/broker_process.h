@@ -18,6 +18,7 @@ namespace sluice::testing {
 
 struct broker_options {
   std::uint32_t shards = 2;
+  std::string cores;         // shards.cores, e.g. "[1, 0]"; "" = not set
   std::string domains;       // [[domain]] tables; empty = the default three
   std::string extra;         // more TOML (e.g. [debug], [limits]) placed before the domains
   double stats_interval_s = 0;
