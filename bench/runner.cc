@@ -102,6 +102,7 @@ int run_runner(const runner_options& o) {
     if (stop_requested()) break;
     sluice_mode sm;
     sm.shards = o.shards;
+    if (o.client_linger_us >= 0) sm.client_linger_ns = static_cast<time_ns>(o.client_linger_us * 1e3);
     // Only kernel UDP in adaptive mode runs everything: it is the mode the
     // targets are measured in; the others run the scenarios that compare modes.
     std::vector<std::string> only;

@@ -19,6 +19,7 @@ struct runner_options {
   double warmup = -1;
   std::string out_dir;                  // compare: default bench/results/<date>
   std::uint32_t shards = 2;
+  double client_linger_us = -1;  // < 0: the client library's default
   bool smoke = false;
   bool compare = false;
 };

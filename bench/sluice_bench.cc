@@ -66,6 +66,8 @@ int main(int argc, char** argv) {
   run->add_option("--mode", ro.modes, "udp-adaptive (default), udp-busy, veth-udp, veth-af_xdp");
   run->add_flag("--smoke", ro.smoke, "about a second per scenario, rates capped, correctness only (CI)");
   run->add_option("--shards", ro.shards, "broker shards in the loopback modes")->capture_default_str();
+  run->add_option("--client-linger-us", ro.client_linger_us,
+                  "the Sluice clients' coalescing bound (client_config::linger_ns); default: the library's, 20");
   auto* compare = app.add_subcommand(
       "compare", "every scenario against Sluice (udp adaptive, udp busy, veth udp, veth af_xdp), the raw UDP "
                  "forwarder, NATS core, NATS JetStream and Redis Streams; writes the report and plots");
@@ -73,6 +75,8 @@ int main(int argc, char** argv) {
   compare->add_option("--mode", ro.modes, "Sluice modes (default: all four)");
   compare->add_option("--peer", ro.peers, "peers (default: udp-floor nats-core nats-jetstream redis-streams)");
   compare->add_option("--shards", ro.shards, "broker shards in the loopback modes")->capture_default_str();
+  compare->add_option("--client-linger-us", ro.client_linger_us,
+                      "the Sluice clients' coalescing bound (client_config::linger_ns); default: the library's, 20");
   std::uint16_t fwd_port = 0;
   auto* fwd = app.add_subcommand("udp-forwarder", "the raw UDP forwarder process (started by compare)");
   fwd->add_option("--port", fwd_port, "UDP port on 127.0.0.1")->required();

@@ -98,9 +98,11 @@ const char* domain_of(const scenario& s) {
 }
 
 // A client whose sockets live in the client namespace of the veth modes.
-std::unique_ptr<client::client> connect_in(const std::string& ns, const std::string& addr, std::string& err) {
+std::unique_ptr<client::client> connect_in(const std::string& ns, const std::string& addr, time_ns linger_ns,
+                                           std::string& err) {
   client::client_config cfg;
   cfg.broker = addr;
+  if (linger_ns >= 0) cfg.linger_ns = linger_ns;
   if (!ns.empty()) enter_netns(ns);
   auto c = client::client::connect(cfg);
   if (!ns.empty()) enter_netns("");
@@ -237,7 +239,7 @@ std::string sluice_system::uri(const scenario& s, std::uint32_t q) const {
 std::unique_ptr<consumer_port> sluice_system::consumer(const scenario& s, std::uint32_t q, std::uint32_t idx,
                                                        std::string& err) {
   const std::string ns = _mode.veth ? _mode.veth->client_ns : "";
-  auto c = connect_in(ns, _address, err);
+  auto c = connect_in(ns, _address, _mode.client_linger_ns, err);
   if (!c) return nullptr;
   auto port = std::make_unique<sluice_consumer>(std::move(c), s.mode != queue_mode::broadcast);
   const std::string app = s.mode == queue_mode::fanout ? "a" + std::to_string(idx + 1) : "";
@@ -249,7 +251,7 @@ std::unique_ptr<consumer_port> sluice_system::consumer(const scenario& s, std::u
 std::unique_ptr<producer_port> sluice_system::producer(const scenario& s, std::uint32_t q, std::uint32_t,
                                                        std::string& err) {
   const std::string ns = _mode.veth ? _mode.veth->client_ns : "";
-  auto c = connect_in(ns, _address, err);
+  auto c = connect_in(ns, _address, _mode.client_linger_ns, err);
   if (!c) return nullptr;
   auto h = c->open_queue(uri(s, q), {.write = true});
   if (!h) {

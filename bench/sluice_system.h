@@ -21,6 +21,7 @@ struct sluice_mode {
   std::uint32_t shards = 2;
   bool af_xdp = false;
   const veth_pair* veth = nullptr;  // run the broker and clients across this pair
+  time_ns client_linger_ns = -1;  // the clients' coalescing bound; < 0: the client library's default
 };
 
 class sluice_system final : public system_under_test {

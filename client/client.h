@@ -84,6 +84,14 @@ struct client_config {
   // Posts awaiting their ACK at most (rounded up to a power of two); post()
   // fails with would_block beyond it. Bounds the client's per-post memory.
   std::uint32_t max_unacked_posts = 16384;
+  // Coalescing, whatever the calling pattern: while posts (and CONFIRMs)
+  // come faster than one per linger_ns, poll(0) holds a new one back at most
+  // linger_ns for others to share its datagram; a post after a pause goes on
+  // the next poll(), and a poll(timeout > 0) sends everything before it
+  // waits. A producer that calls poll(0) after every post then sends full
+  // datagrams instead of one per message. 0 = every poll() sends what is
+  // queued. At most 10 ms. (Overrides session.linger_ns.)
+  time_ns linger_ns = 20 * k_ns_per_us;
 };
 
 struct queue_options {

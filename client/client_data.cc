@@ -98,12 +98,15 @@ std::size_t client::impl::flush_confirms() noexcept {
 // ---- polling ----------------------------------------------------------------------
 
 std::size_t client::impl::poll_locked(time_ns timeout_ns) {
-  const auto once = [this] {
+  // poll(0) in a loop may hold frames back to fill datagrams (linger_ns); a
+  // poll that may wait sends everything first: its caller is done for now.
+  const bool may_hold = timeout_ns <= 0;
+  const auto once = [this, may_hold] {
     _polling = true;
-    std::size_t n = _ep->poll();
+    std::size_t n = _ep->poll(may_hold);
     _polling = false;
     // CONFIRMs batched by the callbacks above go out now, not a poll later.
-    if (flush_confirms() > 0) n += _ep->poll();
+    if (flush_confirms() > 0) n += _ep->poll(may_hold);
     return n;
   };
   std::size_t n = once();
@@ -111,7 +114,7 @@ std::size_t client::impl::poll_locked(time_ns timeout_ns) {
   // Idle: wait for the network in short slices so session timers keep running.
   const time_ns deadline = _clock.now_ns() + timeout_ns;
   for (time_ns now = _clock.now_ns(); n == 0 && now < deadline; now = _clock.now_ns()) {
-    _port->wait(std::min(deadline - now, k_wait_slice_ns));
+    _port->wait(wait_slice(now, deadline - now));
     n = once();
   }
   return n;
@@ -140,7 +143,7 @@ void client::impl::background_loop() {
     _bg_sleeping = true;
     lk.unlock();
     ::pollfd fds[2] = {{_port->fd(), POLLIN, 0}, {_wake_fd, POLLIN, 0}};
-    const ::timespec ts{0, static_cast<long>(k_bg_idle_ns)};
+    const ::timespec ts{0, static_cast<long>(wait_slice(_clock.now_ns(), k_bg_idle_ns))};
     ::ppoll(fds, 2, &ts, nullptr);
     if (fds[1].revents & POLLIN) {
       std::uint64_t v = 0;

@@ -160,6 +160,14 @@ struct client::impl final : transport::session_handler {
     return true;
   }
 
+  // How long an idle wait may last: at most `most`, and no longer than
+  // posts held back to fill a datagram may wait (client_config::linger_ns).
+  time_ns wait_slice(time_ns now, time_ns most) const noexcept {
+    const time_ns hold = _ep->hold_until_ns();
+    if (hold != 0) most = std::min(most, std::max<time_ns>(hold - now, 0));
+    return std::min(most, k_wait_slice_ns);
+  }
+
   static constexpr time_ns k_wait_slice_ns = 1 * k_ns_per_ms;
   static constexpr time_ns k_bg_idle_ns = 200 * k_ns_per_us;
   static constexpr std::uint32_t k_redirects_max = 4;

@@ -30,6 +30,7 @@ std::string session_config::validate() const {
     return "max_message_sz needs " + std::to_string(frags) +
            " fragments at this max_datagram_sz; send_window and recv_window must be at least that";
   }
+  if (linger_ns < 0 || linger_ns > 10 * k_ns_per_ms) return "linger must be between 0 and 10 ms";
   if (rto_min_ns <= 0 || rto_max_ns < rto_min_ns || rto_initial_ns < rto_min_ns ||
       rto_initial_ns > rto_max_ns) {
     return "retransmission timeouts must satisfy 0 < rto_min <= rto_initial <= rto_max";

@@ -325,7 +325,7 @@ void endpoint::reap(session& s) noexcept {
   ++_ctr.sessions_closed;
 }
 
-std::size_t endpoint::poll() noexcept {
+std::size_t endpoint::poll(bool may_hold) noexcept {
   const std::uint64_t sent_before = _tx.sent_total();
   const std::size_t n = _port.receive(_rx);
   for (std::size_t i = 0; i < n; ++i) on_datagram(_rx[i]);
@@ -341,13 +341,19 @@ std::size_t endpoint::poll() noexcept {
   // Sessions marked while we flush (handlers sending from on_close) land in
   // _dirty again and go out on the next poll.
   std::swap(_dirty, _flushing);
+  std::size_t held = 0;
+  _hold_until_ns = 0;
   for (session* s : _flushing) {
-    s->flush(_tx);
+    if (!s->flush(_tx, may_hold)) {  // frames kept back to fill a datagram (session_config::linger_ns)
+      ++held;
+      if (_hold_until_ns == 0 || s->hold_until_ns() < _hold_until_ns) _hold_until_ns = s->hold_until_ns();
+      continue;
+    }
     if (s->state() == session_state::closed) reap(*s);
   }
   _flushing.clear();
   _tx.flush();
-  return n + static_cast<std::size_t>(_tx.sent_total() - sent_before) + _dirty.size();
+  return n + static_cast<std::size_t>(_tx.sent_total() - sent_before) + _dirty.size() - held;
 }
 
 void endpoint::close_all(wire::status reason) noexcept {

@@ -81,7 +81,13 @@ class endpoint {
 
   // One loop iteration. Returns the number of datagrams received plus sent:
   // 0 means idle (the caller's idle policy may then wait on the port).
-  std::size_t poll() noexcept;
+  // `may_hold` false: send every queued frame now, lingering or not (the
+  // caller is about to wait).
+  std::size_t poll(bool may_hold = true) noexcept;
+  // After poll(): when frames it kept back to fill a datagram must go
+  // (session_config::linger_ns); 0 if none are kept. An idle caller waits no
+  // longer than this.
+  time_ns hold_until_ns() const noexcept { return _hold_until_ns; }
 
   // Gracefully closes every session (then poll() until sessions() == 0).
   void close_all(wire::status reason) noexcept;
@@ -138,6 +144,7 @@ class endpoint {
   siphash_key _cookie_key;
   siphash_key _id_key;
   std::vector<session*> _flushing;  // _dirty's snapshot during poll()
+  time_ns _hold_until_ns = 0;
   std::size_t _live = 0;
   bool _draining = false;
   std::uint64_t _nonce_ctr = 0;

@@ -400,6 +400,62 @@ TEST(session_liveness, dead_link_ends_the_session) {
   EXPECT_EQ(p.app_b.close_reason, wire::status::idle_timeout);
 }
 
+// A producer that polls after every post (session_config::linger_ns, the
+// client's default): posts in a burst share datagrams, none waits longer
+// than the linger, a post after a pause and a full datagram go at once.
+TEST(session_coalescing, a_burst_shares_datagrams_and_waits_no_longer_than_the_linger) {
+  constexpr time_ns k_linger = 20 * k_ns_per_us;
+  endpoint_config ca;
+  ca.session.linger_ns = k_linger;
+  sim_pair p(sim_link_config{}, ca, responder_cfg(), traffic_plan{100, 24, 0, 0, 1}, traffic_plan{100, 24, 0, 0, 1});
+  ASSERT_TRUE(p.a.connect(p.port_b->local_addr()).ok());
+  for (int i = 0; i < 100 && p.app_a.opened == 0; ++i) p.step(20 * k_ns_per_us);
+  ASSERT_EQ(p.app_a.opened, 1);
+  for (int i = 0; i < 10; ++i) {  // nothing owed either way (step() would pump)
+    p.a.poll();
+    p.b.poll();
+    p.clk.advance(1 * k_ns_per_ms);
+  }
+  session* s = p.app_a.current();
+  const auto datagrams = [&] { return s->counters().datagrams_sent; };
+  const auto d0 = datagrams();
+
+  ASSERT_EQ(p.app_a.pump(1), 1u);  // after a pause: out on this poll
+  p.a.poll();
+  EXPECT_EQ(datagrams(), d0 + 1);
+  EXPECT_EQ(p.a.hold_until_ns(), 0);
+
+  for (int i = 0; i < 9; ++i) {  // a burst, a poll after each post, no time passing: held
+    ASSERT_EQ(p.app_a.pump(1), 1u);
+    p.a.poll();
+  }
+  EXPECT_EQ(datagrams(), d0 + 1);
+  EXPECT_EQ(p.a.hold_until_ns(), p.clk.now_ns() + k_linger);
+  p.clk.advance(k_linger - 1);
+  p.a.poll();
+  EXPECT_EQ(datagrams(), d0 + 1) << "within the linger";
+  p.clk.advance(1);
+  p.a.poll();
+  EXPECT_EQ(datagrams(), d0 + 2) << "the nine left together when the linger ran out";
+  EXPECT_EQ(p.a.hold_until_ns(), 0);
+
+  for (int i = 0; i < 80; ++i) {  // 80 more: full datagrams leave without waiting
+    ASSERT_EQ(p.app_a.pump(1), 1u);
+    p.a.poll();
+  }
+  EXPECT_GE(datagrams(), d0 + 4) << "one for the first post, full ones for the rest";
+  EXPECT_LE(datagrams(), d0 + 5);
+  if (p.a.hold_until_ns() != 0) {  // the rest is held: a poll that may not hold sends it
+    const auto before = datagrams();
+    p.a.poll(false);
+    EXPECT_EQ(datagrams(), before + 1);
+    EXPECT_EQ(p.a.hold_until_ns(), 0);
+  }
+  for (int i = 0; i < 1000 && p.app_b.received < 100; ++i) p.step(10 * k_ns_per_us);  // and the last ten
+  EXPECT_EQ(p.app_b.received, 100u) << "every frame arrived, in order";
+  EXPECT_TRUE(p.app_b.error.empty()) << p.app_b.error;
+}
+
 TEST(session_liveness, idle_session_stays_up_on_keepalives) {
   sim_pair p(sim_link_config{}, endpoint_config{}, responder_cfg(), traffic_plan{0, 8, 0, 0, 0},
              traffic_plan{0, 8, 0, 0, 0});

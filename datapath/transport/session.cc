@@ -111,8 +111,18 @@ status<errc> session::enqueue_frame(frame_type type, std::uint8_t flags, wire::b
   tx_slot& s = txs(seq);
   SLUICE_DCHECK(s.chunk == chunk_pool::k_none, "tx slot still holds a frame");
   s = tx_slot{.chunk = chunk, .len = static_cast<std::uint16_t>(*len)};
+  if (_cfg.linger_ns > 0) note_queued(*len);
   mark_dirty();
   return {};
+}
+
+void session::note_queued(std::size_t len) noexcept {
+  const time_ns now = _clock.now_ns();
+  if (_unsent_bytes == 0) _first_unsent_ns = now;
+  _in_burst = now - _last_queued_ns < _cfg.linger_ns;
+  _last_queued_ns = now;
+  _unsent_bytes += static_cast<std::uint32_t>(len);
+  _last_frame_len = static_cast<std::uint16_t>(len);
 }
 
 status<errc> session::enqueue_fragments(frame_type type, wire::bytes body) noexcept {
@@ -137,6 +147,7 @@ status<errc> session::enqueue_fragments(frame_type type, wire::bytes body) noexc
                                static_cast<std::uint16_t>(*body_len), seq};
     std::memcpy(out.data(), &h, sizeof h);
     txs(seq) = tx_slot{.chunk = chunk, .len = static_cast<std::uint16_t>(wire::k_frame_header_sz + *body_len)};
+    if (_cfg.linger_ns > 0) note_queued(wire::k_frame_header_sz + *body_len);
   }
   mark_dirty();
   return {};
@@ -506,6 +517,10 @@ void session::recycle() noexcept {
   _snd_una = _snd_tx = _snd_nxt = 0;
   _rcv_nxt = _rcv_high = 0;
   _blocked = _ack_owed = _ranges_owed = _nak_owed = false;
+  _unsent_bytes = 0;
+  _last_frame_len = 0;
+  _first_unsent_ns = _last_queued_ns = 0;
+  _in_burst = false;
   _reasm_sz = 0;
   if (!_reasm.empty()) std::vector<std::byte>().swap(_reasm);  // up to max_message_sz: not kept for the next session
   _close_queued = _close_pending = _peer_closed = _failed = _peer_reset = false;

@@ -144,8 +144,12 @@ class session {
   void on_reset(wire::status reason) noexcept;
   // Timers: retransmission, keepalive, idle timeout, close linger.
   void on_timer() noexcept;
-  // Builds DATA datagrams for everything owed (acks, NAKs, frames).
-  void flush(tx_batch& tx) noexcept;
+  // Builds DATA datagrams for everything owed (acks, NAKs, frames). Returns
+  // false when it held new frames back to fill a datagram (linger_ns, only
+  // if `may_hold`): the session stays on the dirty list until hold_until_ns().
+  bool flush(tx_batch& tx, bool may_hold = true) noexcept;
+  // While flush() holds frames back: when they go at the latest.
+  time_ns hold_until_ns() const noexcept { return _first_unsent_ns + _cfg.linger_ns; }
   bool wants_flush() const noexcept;
   // Releases every chunk and returns to idle.
   void recycle() noexcept;
@@ -187,6 +191,11 @@ class session {
   void queue_transport(wire::frame_type type, std::uint8_t flags, wire::bytes body) noexcept;
   tx_slot& txs(std::uint32_t seq) noexcept { return _tx[seq & _tx_mask]; }
   void ensure_rings() noexcept;
+  // Coalescing bookkeeping for a frame of `len` bytes just queued (linger_ns > 0).
+  void note_queued(std::size_t len) noexcept;
+  // flush() keeps new frames back: they came in a burst, their datagram has
+  // room for another, nothing else is owed and none waited linger_ns yet.
+  bool holding(time_ns now) const noexcept;
   // receive path
   void on_cum_ack(std::uint32_t ack) noexcept;
   void on_sack(const wire::ranges_view& r) noexcept;
@@ -238,6 +247,12 @@ class session {
   std::uint32_t _rcv_nxt = 0;
   std::uint32_t _rcv_high = 0;       // one past the highest seq received
   bool _ack_owed = false;
+  // Coalescing (session_config::linger_ns): frames queued and not yet sent.
+  std::uint32_t _unsent_bytes = 0;
+  std::uint16_t _last_frame_len = 0;
+  time_ns _first_unsent_ns = 0;  // when the oldest unsent frame was queued
+  time_ns _last_queued_ns = 0;
+  bool _in_burst = false;        // the last frame came within linger_ns of the one before
   bool _ranges_owed = false;         // out-of-order data: send SACK
   bool _nak_owed = false;
   time_ns _last_nak_ns = 0;

@@ -26,6 +26,12 @@ struct session_config {
   time_ns connect_interval_ns = 100 * k_ns_per_ms;  // first CONNECT retransmission
   time_ns connect_timeout_ns = 5 * k_ns_per_s;
   time_ns cookie_lifetime_ns = 10 * k_ns_per_s;
+  // Coalescing: while frames are sent faster than one per linger_ns, a new
+  // frame waits at most linger_ns for others to fill its datagram (it goes
+  // at once when the datagram is full or anything else is owed: an ack, a
+  // NAK, a retransmission). A frame after a pause goes at once. 0: every
+  // flush sends what is queued (the broker, whose loop batches by itself).
+  time_ns linger_ns = 0;
 
   // Empty when valid, else a sentence naming the setting.
   std::string validate() const;

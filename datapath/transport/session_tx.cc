@@ -81,14 +81,26 @@ std::size_t session::write_new(std::span<std::byte> out, std::uint16_t& cnt) noe
     ++cnt;
     s.tx_cnt = 1;
     s.last_tx_ns = now;
+    _unsent_bytes -= std::min<std::uint32_t>(_unsent_bytes, s.len);
     ++_snd_tx;
     ++_ctr.frames_sent;
   }
   return used;
 }
 
-void session::flush(tx_batch& tx) noexcept {
+bool session::holding(time_ns now) const noexcept {
+  return _cfg.linger_ns > 0 && _in_burst && _state == session_state::open && _snd_tx != _snd_nxt &&
+         !_ack_owed && !_nak_owed && !_ranges_owed && _rtx_cnt == 0 &&
+         std::size_t{_unsent_bytes} + _last_frame_len + wire::k_packet_header_sz <= _datagram_sz &&
+         now - _first_unsent_ns < _cfg.linger_ns;
+}
+
+bool session::flush(tx_batch& tx, bool may_hold) noexcept {
   on_dirty_list = false;
+  if (may_hold && _cfg.linger_ns > 0 && holding(_clock.now_ns())) {
+    mark_dirty();  // looked at again on the next poll
+    return false;
+  }
   const bool live = _state == session_state::open || _state == session_state::closing;
   // Bounded: each datagram carries at least one frame or is the last one.
   for (int guard = 0; guard < 4096 && wants_flush(); ++guard) {
@@ -116,6 +128,7 @@ void session::flush(tx_batch& tx) noexcept {
     ++_ctr.datagrams_sent;
     if (!live) break;
   }
+  return true;
 }
 
 }  // namespace sluice::transport

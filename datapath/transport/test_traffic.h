@@ -36,11 +36,12 @@ class traffic_app : public session_handler {
   explicit traffic_app(traffic_plan send_plan, traffic_plan expect_plan)
       : _send(send_plan), _expect(expect_plan), _buf(std::max(send_plan.large_sz, send_plan.small_sz)) {}
 
-  // Sends as many frames as the session takes now. Returns frames sent.
-  std::uint64_t pump() noexcept {
+  // Sends as many frames as the session takes now, `at_most` at most.
+  // Returns frames sent.
+  std::uint64_t pump(std::uint64_t at_most = UINT64_MAX) noexcept {
     if (_s == nullptr || _s->state() != session_state::open) return 0;
     std::uint64_t n = 0;
-    while (sent < _send.frames) {
+    while (sent < _send.frames && n < at_most) {
       const std::uint32_t sz = _send.size_of(sent);
       std::memcpy(_buf.data(), &sent, 8);
       for (std::size_t i = 8; i < sz; ++i) _buf[i] = _send.filler(sent, i);

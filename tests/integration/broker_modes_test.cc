@@ -346,6 +346,19 @@ std::string own_cpus() {
   return "";
 }
 
+// A message through the broker, both shards (REDIRECT), to show it serves where it runs.
+void round_trip(const broker_process& b) {
+  producer p(b.address());
+  consumer c(b.address());
+  for (const std::string q : {"prio/pin-a", "prio/pin-b", "prio/pin-c"}) {
+    auto wq = p.c->open_queue(q, writer());
+    ASSERT_TRUE(wq.ok()) << client::describe(wq.error());
+    ASSERT_TRUE(c.c->open_queue(q, reader()).ok());
+    p.post(*wq, q);
+  }
+  ASSERT_TRUE(poll_until({p.c.get(), c.c.get()}, [&] { return p.acks.size() == 3 && c.got.size() == 3; }));
+}
+
 bool cpus_isolated() {
   std::ifstream f("/sys/devices/system/cpu/isolated");
   std::string s;
@@ -360,6 +373,7 @@ TEST(broker_pinning, without_shards_cores_the_shards_are_not_pinned_on_a_shared_
   std::string cpus;
   ASSERT_TRUE(eventually([&] { return !(cpus = thread_cpus(b.pid(), "sluice-shard-0")).empty(); }, 5));
   EXPECT_EQ(cpus, own_cpus()) << "an unpinned shard may run wherever the broker may";
+  round_trip(b);
   EXPECT_EQ(b.stop(), 0) << b.output();
   EXPECT_NE(b.output().find("shard 0 cpu -1:"), std::string::npos) << b.output();
 }
@@ -377,6 +391,7 @@ TEST(broker_pinning, shards_cores_pins_each_shard_to_its_core) {
   ASSERT_TRUE(eventually([&] { return !(cpus = thread_cpus(b.pid(), "sluice-shard-0")).empty(); }, 5));
   EXPECT_EQ(cpus, std::to_string(last));
   EXPECT_EQ(thread_cpus(b.pid(), "sluice-shard-1"), "0");
+  round_trip(b);
   EXPECT_EQ(b.stop(), 0) << b.output();
 }
 
