@@ -89,8 +89,9 @@ struct client_config {
   // linger_ns for others to share its datagram; a post after a pause goes on
   // the next poll(), and a poll(timeout > 0) sends everything before it
   // waits. A producer that calls poll(0) after every post then sends full
-  // datagrams instead of one per message. 0 = every poll() sends what is
-  // queued. At most 10 ms. (Overrides session.linger_ns.)
+  // datagrams instead of one per message; poll(0) also reads the socket once
+  // per linger_ns at most. 0 = every poll() sends what is queued and reads.
+  // At most 10 ms. (Overrides session.linger_ns.)
   time_ns linger_ns = 20 * k_ns_per_us;
 };
 

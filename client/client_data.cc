@@ -102,11 +102,17 @@ std::size_t client::impl::poll_locked(time_ns timeout_ns) {
   // poll that may wait sends everything first: its caller is done for now.
   const bool may_hold = timeout_ns <= 0;
   const auto once = [this, may_hold] {
+    // In a tight poll(0) loop the socket is read once per linger_ns at most:
+    // a producer that polls after every post spent most of its time in
+    // recvmmsg() calls that found nothing (ACKs wait that long at most).
+    const time_ns now = _clock.now_ns();
+    const bool receive = !may_hold || now - _last_receive_ns >= _cfg.linger_ns;
+    if (receive) _last_receive_ns = now;
     _polling = true;
-    std::size_t n = _ep->poll(may_hold);
+    std::size_t n = _ep->poll({.may_hold = may_hold, .receive = receive});
     _polling = false;
     // CONFIRMs batched by the callbacks above go out now, not a poll later.
-    if (flush_confirms() > 0) n += _ep->poll(may_hold);
+    if (flush_confirms() > 0) n += _ep->poll({.may_hold = may_hold, .receive = false});
     return n;
   };
   std::size_t n = once();
@@ -150,6 +156,7 @@ void client::impl::background_loop() {
       [[maybe_unused]] const auto r = ::read(_wake_fd, &v, sizeof v);
     }
     lk.lock();
+    if (fds[0].revents & POLLIN) _last_receive_ns = 0;  // datagrams wait: the next poll reads
     _bg_sleeping = false;
   }
 }

@@ -325,9 +325,9 @@ void endpoint::reap(session& s) noexcept {
   ++_ctr.sessions_closed;
 }
 
-std::size_t endpoint::poll(bool may_hold) noexcept {
+std::size_t endpoint::poll(poll_options o) noexcept {
   const std::uint64_t sent_before = _tx.sent_total();
-  const std::size_t n = _port.receive(_rx);
+  const std::size_t n = o.receive ? _port.receive(_rx) : 0;
   for (std::size_t i = 0; i < n; ++i) on_datagram(_rx[i]);
 
   const time_ns now = _clock.now_ns();
@@ -344,7 +344,7 @@ std::size_t endpoint::poll(bool may_hold) noexcept {
   std::size_t held = 0;
   _hold_until_ns = 0;
   for (session* s : _flushing) {
-    if (!s->flush(_tx, may_hold)) {  // frames kept back to fill a datagram (session_config::linger_ns)
+    if (!s->flush(_tx, o.may_hold)) {  // frames kept back to fill a datagram (session_config::linger_ns)
       ++held;
       if (_hold_until_ns == 0 || s->hold_until_ns() < _hold_until_ns) _hold_until_ns = s->hold_until_ns();
       continue;

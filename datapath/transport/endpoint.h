@@ -81,9 +81,16 @@ class endpoint {
 
   // One loop iteration. Returns the number of datagrams received plus sent:
   // 0 means idle (the caller's idle policy may then wait on the port).
-  // `may_hold` false: send every queued frame now, lingering or not (the
-  // caller is about to wait).
-  std::size_t poll(bool may_hold = true) noexcept;
+  struct poll_options {
+    // Frames may wait to fill a datagram (session_config::linger_ns); false:
+    // send every queued frame now (the caller is about to wait).
+    bool may_hold = true;
+    // Read the port; false: only timers and sends (a caller that read it
+    // microseconds ago and is posting in a tight loop).
+    bool receive = true;
+  };
+  std::size_t poll(poll_options o) noexcept;
+  std::size_t poll() noexcept { return poll(poll_options{}); }
   // After poll(): when frames it kept back to fill a datagram must go
   // (session_config::linger_ns); 0 if none are kept. An idle caller waits no
   // longer than this.

@@ -447,7 +447,7 @@ TEST(session_coalescing, a_burst_shares_datagrams_and_waits_no_longer_than_the_l
   EXPECT_LE(datagrams(), d0 + 5);
   if (p.a.hold_until_ns() != 0) {  // the rest is held: a poll that may not hold sends it
     const auto before = datagrams();
-    p.a.poll(false);
+    p.a.poll({.may_hold = false});
     EXPECT_EQ(datagrams(), before + 1);
     EXPECT_EQ(p.a.hold_until_ns(), 0);
   }
