@@ -114,7 +114,7 @@ void producer_loop(producer_ctx& p, const scenario& s, const timeline& t, shared
         ++seq;
         p.sent.store(seq, std::memory_order_relaxed);
         if (!acks) p.port->on_ack(seq - 1, true);
-        p.port->poll(0);
+        if (seq % s.posts_per_poll == 0) p.port->poll(0);
         continue;
       }
       p.intended.pop_back();

@@ -41,6 +41,10 @@ struct scenario {
   double rate_total = 0;     // msg/s over all producers; 0 = closed loop
   std::uint32_t window = 0;  // closed loop: per producer
   std::uint32_t payload_sz = 64;
+  // The producer polls (0) after this many posts: 1 is a caller that polls
+  // after every post, 64 one that batches by hand (issue 14: both must run
+  // at the broker's speed).
+  std::uint32_t posts_per_poll = 1;
   double seconds = 5;
   double warmup = 1;
   std::string id() const { return variant.empty() ? name : name + " " + variant; }

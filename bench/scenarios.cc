@@ -39,6 +39,11 @@ std::vector<scenario> all_scenarios(bool smoke) {
       open_loop("w1-latency", "10k/s", prio, 1, 1, 10'000, 64),
       open_loop("w1-latency", "50k/s", prio, 1, 1, 50'000, 64),
       closed_loop("w2-throughput", "window 1024", 1, 1024, 64, false),
+      [] {
+        scenario s = closed_loop("w2-throughput", "window 1024, poll per 64 posts", 1, 1024, 64, false);
+        s.posts_per_poll = 64;
+        return s;
+      }(),
       open_loop("w3-fanout5", "fanout 20k/s", queue_mode::fanout, 1, 5, 20'000, 64),
       open_loop("w3-fanout5", "broadcast 20k/s", queue_mode::broadcast, 1, 5, 20'000, 64),
       closed_loop("w4-durable", "1Q 64B", 1, 64, 64, true),
