@@ -9,6 +9,7 @@
 // examples and the exit codes.
 #include <CLI/CLI.hpp>
 
+#include "tools/cli_suggest.h"
 #include "tools/sluice_cli_common.h"
 
 namespace {
@@ -116,6 +117,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0 && report_unknown_command("sluice", app, argc, argv, {})) return k_exit_usage;
     return app.exit(e) == 0 ? k_exit_ok : k_exit_usage;
   }
   install_signal_handlers();

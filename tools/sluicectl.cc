@@ -17,6 +17,7 @@
 
 #include "common/unix_socket.h"
 #include "datapath/broker/config.h"
+#include "tools/cli_suggest.h"
 
 namespace sluicectl {
 
@@ -127,6 +128,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0 && sluice::cli::report_unknown_command("sluicectl", app, argc, argv,
+                                                                       {"--socket", "-c", "--config"})) {
+      return 2;
+    }
     // --help is a "parse error" that exits 0; everything else is exit 2.
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
