@@ -198,14 +198,24 @@ void create_segment(persistence& p, segment_id s, std::uint64_t size) {
   ASSERT_GE(done[0].res, 0);
 }
 
+// A first run that creates queue 1, stores `n` messages and stops.
+void first_run(persistence& p, int n) {
+  life a(p);
+  ASSERT_TRUE(a.j->append_queue_created(queue_id{1}, 1, as_bytes("d/q"), {}).ok());
+  put(*a.j, 0, n);
+  test::drain(*a.j, p);
+}
+
+// The journal after a restart takes ten more messages (from `from` on).
+void expect_writable(life& l, int from) {
+  put(*l.j, from, from + 10);
+  test::drain(*l.j, l.p);
+  EXPECT_TRUE(l.l.failed.empty());
+}
+
 TEST(recovery, restarts_without_writes_do_not_add_segments) {
   memory_persistence p;
-  {
-    life a(p);
-    ASSERT_TRUE(a.j->append_queue_created(queue_id{1}, 1, as_bytes("d/q"), {}).ok());
-    put(*a.j, 0, 10);
-    test::drain(*a.j, p);
-  }
+  first_run(p, 10);
   const auto first = segments_of(p);  // the written segment and the one created ahead of need
   ASSERT_EQ(first.size(), 2u);
   for (int i = 0; i < 5; ++i) {
@@ -233,19 +243,12 @@ TEST(recovery, restarts_without_writes_do_not_add_segments) {
   EXPECT_EQ(d.rep.last_segment, segment_id{2});
   EXPECT_EQ(d.rep.spare_segment, segment_id{3});
   EXPECT_EQ(segments_of(p).size(), 3u);
-  put(*d.j, 20000, 20010);
-  test::drain(*d.j, p);
-  EXPECT_TRUE(d.l.failed.empty());
+  expect_writable(d, 20000);
 }
 
 TEST(recovery, unwritten_segments_at_the_end_beyond_a_spare_are_removed) {
   memory_persistence p;
-  {
-    life a(p);
-    ASSERT_TRUE(a.j->append_queue_created(queue_id{1}, 1, as_bytes("d/q"), {}).ok());
-    put(*a.j, 0, 10);
-    test::drain(*a.j, p);
-  }
+  first_run(p, 10);
   // What older builds left after restarts: one more unwritten segment each.
   for (std::uint64_t s = 3; s <= 6; ++s) create_segment(p, segment_id{s}, cfg().segment_sz);
   {
@@ -266,18 +269,12 @@ TEST(recovery, unwritten_segments_at_the_end_beyond_a_spare_are_removed) {
       << b.rep.log;
   EXPECT_EQ(segments_of(p), (std::vector<segment_id>{segment_id{1}, segment_id{2}}));
   EXPECT_EQ(b.live(1), 10u);
-  put(*b.j, 100, 110);
-  test::drain(*b.j, p);
-  EXPECT_TRUE(b.l.failed.empty());
+  expect_writable(b, 100);
 }
 
 TEST(recovery, an_unwritten_segment_of_another_size_is_not_kept_as_the_spare) {
   memory_persistence p;
-  {
-    life a(p);
-    ASSERT_TRUE(a.j->append_queue_created(queue_id{1}, 1, as_bytes("d/q"), {}).ok());
-    test::drain(*a.j, p);
-  }
+  first_run(p, 0);
   // The segment created ahead of need, as if by a run with another segment size.
   ASSERT_TRUE(p.submit_remove(segment_id{2}, 0).ok());
   io_completion done[1];
