@@ -86,7 +86,9 @@ void print_human(const std::string& cmd, const json& r) {
     if (b.value("draining", false)) std::printf("DRAINING: new sessions are refused\n");
     std::vector<std::vector<std::string>> rows;
     for (const auto& s : b["shards"]) {
-      rows.push_back({str(s["index"]), str(s["port"]), str(s["cpu"]), num(s, "load_pct"), num(s, "sessions"),
+      const bool pinned = s.value("cpu", -1) >= 0;  // -1: not pinned (the scheduler places it)
+      rows.push_back({str(s["index"]), str(s["port"]), pinned ? str(s["cpu"]) : "any", num(s, "load_pct"),
+                      num(s, "sessions"),
                       num(s, "queues"), s.value("serving", true) ? "yes" : "FENCED", str(s["port_mode"])});
     }
     print_table({"SHARD", "PORT", "CPU", "LOAD%", "SESSIONS", "QUEUES", "SERVING", "PORT MODE"}, rows);
