@@ -1,8 +1,12 @@
 // Shared pieces of the `sluice` tool: signals, connecting, rendering.
 #include "tools/sluice_cli_common.h"
 
+#include <chrono>
 #include <cinttypes>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 
 #include "datapath/wire/properties.h"
 
@@ -51,7 +55,25 @@ int signals_received() noexcept { return g_signals; }
 std::unique_ptr<client::client> connect_or_report(const char* cmd, const std::string& broker) {
   client::client_config cfg;
   cfg.broker = broker;
+  // The handshake may take up to request_timeout (5 s) when nothing
+  // answers: say so after a second rather than wait in silence.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread notice([&] {
+    std::unique_lock lk(mu);
+    if (!cv.wait_for(lk, std::chrono::seconds(1), [&] { return done; })) {
+      std::fprintf(stderr, "%s: no answer yet from %s; still trying (up to %.0f s) ...\n", cmd, broker.c_str(),
+                   static_cast<double>(cfg.request_timeout_ns) / static_cast<double>(k_ns_per_s));
+    }
+  });
   auto c = client::client::connect(cfg);
+  {
+    std::lock_guard lk(mu);
+    done = true;
+  }
+  cv.notify_one();
+  notice.join();
   if (c) return std::move(*c);
   const client::error e = c.error();
   std::fprintf(stderr, "%s: cannot connect to broker %s: %s\n", cmd, broker.c_str(),

@@ -1,6 +1,7 @@
 // tools/sluice_cli_common.h — shared pieces of the `sluice` command-line tool.
 //
-// The tool is single-threaded: main() parses the arguments (sluice_cli.cc)
+// The tool is single-threaded (but for a notice printed while a connect
+// waits for an answer): main() parses the arguments (sluice_cli.cc)
 // and runs one subcommand (run_pub in sluice_cli_pub.cc, run_sub for both
 // `sub` and `peek` in sluice_cli_sub.cc), which drives its client with
 // poll() in a loop. This header holds what they share: the option structs,
