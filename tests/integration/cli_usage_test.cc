@@ -1,13 +1,11 @@
 // The command lines' answers to a mistyped command (issue 20.3): named as
 // unknown, with the nearest valid command, exit status 2, and no broker or
 // sluice-control contacted.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tests/support/broker_process.h"
+#include "tests/support/free_port.h"
 #include "tests/support/test_network.h"
 
 namespace sluice::testing {
@@ -48,26 +46,10 @@ TEST(cli_usage, sluice_names_an_unknown_command_and_the_nearest_one) {
   EXPECT_NE(a.out.find("A subcommand is required"), std::string::npos) << a.out;
 }
 
-// A UDP port on loopback that nothing listens on (bound, read, released).
-int unused_udp_port() {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    return 0;
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 // Issue 20.4 (second half): no broker there, the CLI says it is still trying
 // instead of waiting the handshake timeout out in silence.
 TEST(cli_usage, sluice_says_it_is_still_trying_when_no_broker_answers) {
-  const int port = unused_udp_port();
+  const std::uint16_t port = free_loopback_port(SOCK_DGRAM);  // nothing listens there
   ASSERT_NE(port, 0);
   const auto a = run("sluice", "pub --broker 127.0.0.1:" + std::to_string(port) + " prio/q hello");
   EXPECT_EQ(a.rc, 1);

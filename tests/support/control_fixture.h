@@ -19,24 +19,9 @@
 #include "tests/support/broker_process.h"
 #include "tests/support/client_helpers.h"
 #include "tests/support/control_process.h"
+#include "tests/support/free_port.h"
 
 namespace sluice::testing {
-
-// A TCP port on 127.0.0.1 free a moment ago (0 if none could be found).
-inline std::uint16_t free_tcp_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    return 0;
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // The queue row for `uri` in the latest `queues` reply, or null.
 inline nlohmann::json queue_row(const std::string& sock, const std::string& uri) {

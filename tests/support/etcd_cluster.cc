@@ -37,26 +37,6 @@ std::string make_temp_dir(const char* what) {
   return d ? std::string(d) : std::string();
 }
 
-}  // namespace
-
-std::uint16_t free_tcp_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  std::uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-namespace {
-
 // Waits for `pid` to end within `ms`; its exit status, or -2 if it did not.
 int wait_exit(pid_t pid, int ms) {
   for (int i = 0; i < ms / 10; ++i) {

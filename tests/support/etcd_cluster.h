@@ -20,10 +20,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/free_port.h"
+
 namespace sluice::testing {
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-std::uint16_t free_tcp_port();
 // The etcd binary to run: $SLUICE_ETCD, else etcd on PATH; "" if none.
 std::string etcd_binary();
 // Exits 77 with a printed reason when there is no etcd binary.
