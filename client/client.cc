@@ -125,8 +125,9 @@ queue_slot* client::impl::usable(queue_handle q, std::uint16_t need_flag, errc& 
 result<std::unique_ptr<client>, error> client::connect(const client_config& cfg) {
   const auto addr = net_addr::parse(cfg.broker);
   if (!addr || addr->port == 0) return unexpected{error{errc::invalid_argument}};
-  if (!cfg.session.validate().empty() || cfg.linger_ns < 0 || cfg.linger_ns > 10 * k_ns_per_ms ||
-      cfg.request_timeout_ns <= 0 || cfg.max_sessions == 0 ||
+  transport::session_config sc = cfg.session;
+  sc.linger_ns = cfg.linger_ns;  // checked with the rest
+  if (!sc.validate().empty() || cfg.request_timeout_ns <= 0 || cfg.max_sessions == 0 ||
       cfg.max_sessions > (1u << 16) || cfg.max_unacked_posts == 0 || cfg.max_unacked_posts > (1u << 24)) {
     return unexpected{error{errc::invalid_argument}};
   }

@@ -169,13 +169,13 @@ struct client::impl final : transport::session_handler {
   }
 
   static constexpr time_ns k_wait_slice_ns = 1 * k_ns_per_ms;
-  time_ns _last_receive_ns = 0;  // poll(0) reads the socket once per linger_ns at most
   static constexpr time_ns k_bg_idle_ns = 200 * k_ns_per_us;
   static constexpr std::uint32_t k_redirects_max = 4;
 
   client_config _cfg;
   net_addr _broker;
   monotonic_clock _clock;
+  time_ns _last_receive_ns = 0;  // poll(0) reads the socket once per linger_ns at most
   std::unique_ptr<transport::udp_port> _port;
   std::unique_ptr<transport::endpoint> _ep;
   std::vector<std::unique_ptr<broker_link>> _links;  // [0]: the bootstrap broker

@@ -3,7 +3,6 @@
 #include <vector>
 
 #include "common/pool_memory.h"
-
 #include "storage/recovery.h"
 #include "storage/window_reader.h"
 
@@ -30,24 +29,23 @@ status<errc> replay_live(persistence& p, const journal_state& state, recovery_vi
     std::uint64_t pos;  // of the first message in it
   };
   std::vector<window> windows;
-  std::vector<std::uint32_t> window_of(todo.size());
-  for (std::size_t i = 0; i < todo.size(); ++i) {
-    const live_message& m = todo[i];
-    if (windows.empty() || windows.back().segment != m.segment) {
+  for (const live_message& m : todo) {
+    const bool new_segment = windows.empty() || windows.back().segment != m.segment;
+    if (new_segment) {
       const auto sz = p.open_segment(m.segment);
       if (!sz) return unexpected{sz.error()};
       wr.add_segment(m.segment, *sz);
     }
-    if (windows.empty() || windows.back().segment != m.segment ||
-        wr.window_of(windows.back().pos) != wr.window_of(m.offset))
+    if (new_segment || wr.window_of(windows.back().pos) != wr.window_of(m.offset))
       windows.push_back({m.segment, m.offset});
-    window_of[i] = static_cast<std::uint32_t>(windows.size() - 1);
   }
 
+  std::size_t entered = 0;     // windows[0, entered) were reached (the message opening each)
   std::size_t prefetched = 0;  // windows[0, prefetched) were asked for
-  for (std::size_t i = 0; i < todo.size(); ++i) {
-    const live_message& m = todo[i];
-    for (; prefetched < windows.size() && prefetched <= window_of[i] + wr.depth(); ++prefetched)
+  for (const live_message& m : todo) {
+    if (entered < windows.size() && windows[entered].segment == m.segment && windows[entered].pos == m.offset)
+      ++entered;
+    for (; prefetched < windows.size() && prefetched < entered + wr.depth(); ++prefetched)
       wr.prefetch(windows[prefetched].segment, windows[prefetched].pos);
     const auto in = wr.at(m.segment, m.offset, m.length);
     if (!in) return unexpected{in.error()};

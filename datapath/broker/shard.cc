@@ -40,8 +40,7 @@ bool pin_to_cpu(int cpu, std::string& why) {
   return ok;
 }
 
-}  // namespace
-
+// /sys/devices/system/cpu/isolated as cpu ids (empty: none, or unreadable).
 std::vector<int> isolated_cpus() {
   std::vector<int> out;
   std::FILE* f = std::fopen("/sys/devices/system/cpu/isolated", "r");
@@ -57,6 +56,8 @@ std::vector<int> isolated_cpus() {
   hwloc_bitmap_free(set);
   return out;
 }
+
+}  // namespace
 
 std::vector<int> shard_cpus(const broker_config& cfg) {
   if (!cfg.cores.empty()) return cfg.cores;

@@ -154,7 +154,5 @@ class shard {
 // OS cpu id per shard: cfg.cores; else the isolated cpus (isolcpus) this
 // process may use, round robin; else -1 for each: not pinned.
 std::vector<int> shard_cpus(const broker_config& cfg);
-// /sys/devices/system/cpu/isolated as cpu ids (empty: none, or unreadable).
-std::vector<int> isolated_cpus();
 
 }  // namespace sluice::broker

@@ -79,8 +79,6 @@ class endpoint {
   // every session slot is in use.
   result<session*, errc> connect(const net_addr& peer) noexcept;
 
-  // One loop iteration. Returns the number of datagrams received plus sent:
-  // 0 means idle (the caller's idle policy may then wait on the port).
   struct poll_options {
     // Frames may wait to fill a datagram (session_config::linger_ns); false:
     // send every queued frame now (the caller is about to wait).
@@ -89,6 +87,8 @@ class endpoint {
     // microseconds ago and is posting in a tight loop).
     bool receive = true;
   };
+  // One loop iteration. Returns the number of datagrams received plus sent:
+  // 0 means idle (the caller's idle policy may then wait on the port).
   std::size_t poll(poll_options o) noexcept;
   std::size_t poll() noexcept { return poll(poll_options{}); }
   // After poll(): when frames it kept back to fill a datagram must go
