@@ -44,6 +44,11 @@ class datagram_port {
 
   virtual net_addr local_addr() const noexcept = 0;
 
+  // Frame bytes the port holds for the application before it drops what
+  // arrives (its socket buffer, its RX ring); 0 = cannot say. The endpoint
+  // shares it among the peers that send as their byte windows.
+  virtual std::uint64_t receive_buffer_bytes() const noexcept { return 0; }
+
   // One more descriptor whose readability ends wait(): the shard's journal
   // ring, so a disk completion wakes a sleeping shard. -1 clears it.
   void set_wake_fd(int fd) noexcept { _wake_fd = fd; }

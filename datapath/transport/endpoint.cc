@@ -30,7 +30,7 @@ endpoint::endpoint(datagram_port& port, const clock& clk, const endpoint_config&
   _sessions.reserve(cfg.max_sessions);
   _free.reserve(cfg.max_sessions);
   for (std::uint32_t i = 0; i < cfg.max_sessions; ++i) {
-    _sessions.push_back(std::make_unique<session>(_pool, _clock, _cfg.session, _dirty));
+    _sessions.push_back(std::make_unique<session>(_pool, _clock, _cfg.session, _dirty, &_recv_share));
   }
   for (auto it = _sessions.rbegin(); it != _sessions.rend(); ++it) _free.push_back(it->get());
 }
@@ -294,6 +294,22 @@ void endpoint::on_datagram(const rx_datagram& d) noexcept {
 
 void endpoint::run_timers() noexcept {
   const time_ns now = _clock.now_ns();
+  // The receive buffer is shared by every peer that sends: each gets an
+  // equal share of it as its byte window (§4.13), so that together they do
+  // not overrun it. A peer counts as sending if it sent in the last 50 ms.
+  if (const std::uint64_t cap = _port.receive_buffer_bytes(); cap != 0) {
+    std::uint64_t active = 0;
+    for (auto& sp : _sessions) {
+      const session& s = *sp;
+      if ((s.state() == session_state::open || s.state() == session_state::closing) &&
+          now - s.last_rx_ns() < 50 * k_ns_per_ms) {
+        ++active;
+      }
+    }
+    const std::uint64_t floor = std::min(cap * 7 / 8, std::uint64_t{16} * _cfg.session.max_datagram_sz);
+    const std::uint64_t share = cap * 7 / 8 / std::max<std::uint64_t>(active, 1);
+    _recv_share = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(share, floor, UINT32_MAX));
+  }
   for (auto& sp : _sessions) {
     session& s = *sp;
     if (s.state() == session_state::connecting && s.id() == 0) {

@@ -152,6 +152,7 @@ class endpoint {
   siphash_key _id_key;
   std::vector<session*> _flushing;  // _dirty's snapshot during poll()
   time_ns _hold_until_ns = 0;
+  std::uint32_t _recv_share = 0;  // byte window each sending peer gets (0 = port cannot say)
   std::size_t _live = 0;
   bool _draining = false;
   std::uint64_t _nonce_ctr = 0;

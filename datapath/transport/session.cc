@@ -25,11 +25,12 @@ const char* errc_name(errc e) noexcept {
 }
 
 session::session(chunk_pool& pool, const clock& clk, const session_config& cfg,
-                 std::vector<session*>& dirty) noexcept
+                 std::vector<session*>& dirty, const std::uint32_t* recv_share) noexcept
     : _pool(pool),
       _dirty(dirty),
       _clock(clk),
       _cfg(cfg),
+      _recv_share(recv_share),
       _tx_mask(cfg.send_window - 1),
       _rx_mask(cfg.recv_window - 1) {}
 
@@ -255,8 +256,12 @@ void session::on_cum_ack(std::uint32_t ack) noexcept {
   time_ns sample = -1;
   for (std::uint32_t seq = _snd_una; seq != ack; ++seq) {
     tx_slot& s = txs(seq);
-    // Karn: only frames sent exactly once give an unambiguous sample.
-    if (!s.acked && s.tx_cnt == 1) sample = now - s.last_tx_ns;
+    // Karn: only frames sent exactly once give an unambiguous sample. Nor
+    // does a frame that was out when the timer fired: its delay (a stopped
+    // or overrun receiver) is what made it fire, and taking it would teach
+    // the RTT, the NAK guard and the RTO that stall (§4.5).
+    if (!s.acked && s.tx_cnt == 1 && s.last_tx_ns > _last_expiry_ns) sample = now - s.last_tx_ns;
+    if (!s.acked) _inflight_bytes -= std::min(_inflight_bytes, charge(s.len));
     release_slot(s);
   }
   _snd_una = ack;
@@ -271,10 +276,31 @@ void session::on_cum_ack(std::uint32_t ack) noexcept {
     const auto n = wire::encode_close(body, _close_reason, {});
     queue_transport(frame_type::close, 0, wire::bytes{body, *n});
   }
+  if (_snd_tx != _snd_nxt) mark_dirty();  // frames held for the byte window may go now
   if (_blocked && send_capacity() > 0) {
     _blocked = false;
     _handler->on_writable(*this);
   }
+}
+
+void session::on_window(std::uint32_t bytes) noexcept {
+  const bool grew = _peer_window_bytes == 0 || bytes > _peer_window_bytes;
+  _peer_window_bytes = std::max<std::uint32_t>(bytes, 1);
+  if (grew && _snd_tx != _snd_nxt) mark_dirty();
+}
+
+bool session::new_frame_fits() const noexcept {
+  if (_snd_tx == _snd_nxt) return false;
+  if (_peer_window_bytes == 0 || _inflight_bytes == 0) return true;  // one frame always may go
+  return _inflight_bytes + charge(_tx[_snd_tx & _tx_mask].len) <= _peer_window_bytes;
+}
+
+bool session::window_change_owed() const noexcept {
+  if (_recv_share == nullptr || *_recv_share == 0 || _state != session_state::open) return false;
+  const std::uint32_t want = *_recv_share;
+  if (_adv_bytes == 0) return true;
+  const std::uint32_t diff = want > _adv_bytes ? want - _adv_bytes : _adv_bytes - want;
+  return diff > _adv_bytes / 8;
 }
 
 void session::on_sack(const wire::ranges_view& r) noexcept {
@@ -291,7 +317,9 @@ void session::on_sack(const wire::ranges_view& r) noexcept {
       _pool.give(s.chunk);
       s.chunk = chunk_pool::k_none;
       s.acked = true;
+      _inflight_bytes -= std::min(_inflight_bytes, charge(s.len));
       _rto_expiries = 0;
+      if (_snd_tx != _snd_nxt) mark_dirty();
     }
   }
 }
@@ -339,6 +367,14 @@ void session::on_packet(const wire::packet_header& h, wire::bytes payload) noexc
         }
         break;
       }
+      case frame_type::window: {
+        if (const auto w = wire::decode_window(f->body)) {
+          on_window(*w);
+        } else {
+          ++_ctr.malformed;
+        }
+        break;
+      }
       default:
         on_sequenced(*f);
     }
@@ -353,6 +389,10 @@ void session::on_sequenced(const wire::frame_view& f) noexcept {
   const std::uint32_t d = f.hdr.seq - _rcv_nxt;
   if (d >= 0x80000000u) {
     ++_ctr.duplicates;  // already delivered
+    // A resent frame we had: our acks are being lost. The sender probes
+    // once per timeout (§4.6), so answer with a few more acks, an interval
+    // apart, rather than one that may be lost again.
+    _reacks = 3;
     return;
   }
   if (d >= _rx.size()) {
@@ -477,23 +517,44 @@ void session::on_timer() noexcept {
   }
   if (_snd_una != _snd_tx) {
     const tx_slot& oldest = txs(_snd_una);
-    if (now - oldest.last_tx_ns >= _rto) {
+    if (now - std::max(oldest.last_tx_ns, _last_expiry_ns) >= _rto) {
       // The limit counts expiries in a row with no frame newly acknowledged
       // (cumulatively or by SACK), not per frame: an overloaded receiver that
       // acknowledges slowly, or NAKs one frame many times, is alive (§4.6).
       if (++_rto_expiries > _cfg.retransmit_max) return fail(wire::status::retransmit_limit);
-      for (std::uint32_t seq = _snd_una; seq != _snd_tx; ++seq) {
-        tx_slot& s = txs(seq);
-        if (s.acked || s.need_rtx || now - s.last_tx_ns < _rto) continue;
-        mark_rtx(s);
-        ++_ctr.retransmits_timer;
+      _last_expiry_ns = now;
+      // One probe, the newest frame the peer has not SACKed: if it arrives,
+      // the peer acks it or NAKs exactly the frames it lacks below it. A
+      // timeout is most often an overrun receiver (a full socket buffer, a
+      // descheduled reader), and resending the whole window into it at
+      // every timeout is what kept it overrun.
+      for (std::uint32_t seq = _snd_tx; seq != _snd_una;) {
+        tx_slot& s = txs(--seq);
+        if (s.acked) continue;
+        if (!s.need_rtx) {
+          mark_rtx(s);
+          ++_ctr.retransmits_timer;
+        }
+        break;
       }
       _rto = std::min(_rto * 2, _cfg.rto_max_ns);
       mark_dirty();
     }
   }
+  if (_reacks != 0 && now - _last_tx_ns >= nak_interval()) {
+    --_reacks;
+    _ack_owed = true;
+    mark_dirty();
+  }
   if (_ranges_owed && now - _last_nak_ns >= nak_interval()) {
     _nak_owed = true;  // the gap is still open: ask again
+    mark_dirty();
+  }
+  // A changed share, or the last advertisement a keepalive ago while the
+  // peer sends (a lost WINDOW frame is superseded by the next one).
+  if (window_change_owed() ||
+      (_adv_bytes != 0 && now - _last_window_ns >= _cfg.keepalive_ns && now - _last_rx_ns < _cfg.keepalive_ns)) {
+    _adv_bytes = 0;  // owed: the next flush sends the current share
     mark_dirty();
   }
   if (_state == session_state::open && now - _last_tx_ns >= _cfg.keepalive_ns) {
@@ -526,6 +587,12 @@ void session::recycle() noexcept {
   _close_queued = _close_pending = _peer_closed = _failed = _peer_reset = false;
   _close_reason = wire::status::ok;
   _last_nak_ns = 0;
+  _last_expiry_ns = 0;
+  _reacks = 0;
+  _adv_bytes = 0;
+  _last_window_ns = 0;
+  _peer_window_bytes = 0;
+  _inflight_bytes = 0;
   _ctr = session_counters{};
   connect_next_ns = connect_deadline_ns = connect_interval_ns = 0;
   cookie_mac = 0;

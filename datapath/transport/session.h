@@ -18,8 +18,12 @@
 // send() pushes back instead of growing. Acks are cumulative (packet
 // header ack_seq) plus SACK ranges; lost frames are resent when the peer
 // NAKs a gap or when the retransmission timer (RFC 6298 from measured RTT,
-// exponential backoff) fires. Receiver: frames inside the window are kept
-// until the gap before them fills, then delivered in order exactly once.
+// exponential backoff) fires — the timer resends one probe, the newest
+// frame, never the whole window. A receiver that knows its buffer also
+// advertises a byte window (WINDOW) that the sender keeps its frames in
+// flight within, so a slow or stopped reader is not overrun. Receiver:
+// frames inside the window are kept until the gap before them fills, then
+// delivered in order exactly once.
 // Frames larger than a datagram travel as FRAGMENTs and are reassembled.
 //
 // Thread: a session belongs to its endpoint's thread. Handlers are called on
@@ -83,6 +87,7 @@ struct session_counters {
   std::uint64_t out_of_order = 0;       // frames buffered until a gap filled
   std::uint64_t naks_sent = 0;
   std::uint64_t malformed = 0;          // datagrams dropped for a bad frame
+  std::uint64_t window_waits = 0;       // flushes that held new frames for the peer's byte window
   std::uint64_t datagrams_sent = 0;
   std::uint64_t datagrams_received = 0;
 };
@@ -91,8 +96,11 @@ class session {
  public:
   // `dirty` is the endpoint's list of sessions with something to flush; its
   // capacity must cover every session (never reallocates).
+  // `recv_share`, when given, is the endpoint's byte window for each peer
+  // (its receive buffer's share, 0 = unknown): advertised to the peer in
+  // WINDOW frames (docs/protocol.md §4.13).
   session(chunk_pool& pool, const clock& clk, const session_config& cfg,
-          std::vector<session*>& dirty) noexcept;
+          std::vector<session*>& dirty, const std::uint32_t* recv_share = nullptr) noexcept;
   session(const session&) = delete;
   session& operator=(const session&) = delete;
   ~session();
@@ -119,6 +127,10 @@ class session {
   std::uint32_t in_flight() const noexcept { return _snd_nxt - _snd_una; }
   time_ns srtt_ns() const noexcept { return _srtt; }
   time_ns rto_ns() const noexcept { return _rto; }
+  time_ns last_rx_ns() const noexcept { return _last_rx_ns; }
+  // The peer's byte window (0 = none advertised) and what counts against it.
+  std::uint32_t peer_window_bytes() const noexcept { return _peer_window_bytes; }
+  std::uint32_t in_flight_bytes() const noexcept { return _inflight_bytes; }
   const session_counters& counters() const noexcept { return _ctr; }
   // Largest frame body that travels in one datagram (negotiated size).
   std::size_t frame_body_max() const noexcept {
@@ -215,6 +227,14 @@ class session {
   // tx building
   // Each writes frames into `out`, returns bytes used and adds to `cnt`.
   std::size_t write_ranges(std::span<std::byte> out, std::uint16_t& cnt) noexcept;
+  std::size_t write_window(std::span<std::byte> out, std::uint16_t& cnt) noexcept;
+  // Byte-window accounting (§4.13): what a frame of `len` encoded bytes
+  // counts against the peer's window, whether the next new frame fits it,
+  // and whether our own advertisement is stale.
+  static std::uint32_t charge(std::uint16_t len) noexcept { return std::max<std::uint32_t>(len, 256); }
+  bool new_frame_fits() const noexcept;
+  bool window_change_owed() const noexcept;
+  void on_window(std::uint32_t bytes) noexcept;
   std::size_t write_retransmits(std::span<std::byte> out, std::uint16_t& cnt) noexcept;
   std::size_t write_new(std::span<std::byte> out, std::uint16_t& cnt) noexcept;
 
@@ -230,6 +250,11 @@ class session {
   std::uint16_t _datagram_sz = 0;    // negotiated: min of both sides
   std::uint32_t _window = 0;         // negotiated send window (frames)
   std::uint32_t _max_message_sz = 0; // peer's limit for our frames
+  const std::uint32_t* _recv_share;  // endpoint's byte window per peer (nullptr/0 = none)
+  std::uint32_t _adv_bytes = 0;      // byte window last advertised
+  time_ns _last_window_ns = 0;       // when it was
+  std::uint32_t _peer_window_bytes = 0; // the peer's; 0 = none advertised (frames window only)
+  std::uint32_t _inflight_bytes = 0; // charge of frames sent and not acked or SACKed
 
   // send side: [snd_una, snd_tx) sent at least once, [snd_tx, snd_nxt) queued
   std::vector<tx_slot> _tx;
@@ -247,6 +272,7 @@ class session {
   std::uint32_t _rcv_nxt = 0;
   std::uint32_t _rcv_high = 0;       // one past the highest seq received
   bool _ack_owed = false;
+  std::uint8_t _reacks = 0;          // extra acks owed after a duplicate (§4.6)
   // Coalescing (session_config::linger_ns): frames queued and not yet sent.
   std::uint32_t _unsent_bytes = 0;
   std::uint16_t _last_frame_len = 0;
@@ -265,6 +291,7 @@ class session {
   time_ns _srtt = 0;
   time_ns _rttvar = 0;
   time_ns _rto = 0;
+  time_ns _last_expiry_ns = 0;  // the retransmission timer last fired
   bool _have_rtt = false;
   time_ns _last_rx_ns = 0;
   time_ns _last_tx_ns = 0;

@@ -12,7 +12,20 @@ namespace sluice::transport {
 bool session::wants_flush() const noexcept {
   if (_state == session_state::idle || _state == session_state::connecting) return false;
   if (_state == session_state::closed) return _ack_owed;  // last ack of the peer's CLOSE
-  return _ack_owed || _nak_owed || _rtx_cnt > 0 || _snd_tx != _snd_nxt;
+  return _ack_owed || _nak_owed || _rtx_cnt > 0 || new_frame_fits() || window_change_owed();
+}
+
+std::size_t session::write_window(std::span<std::byte> out, std::uint16_t& cnt) noexcept {
+  std::byte body[sizeof(wire::window_fixed)];
+  const std::uint32_t share = *_recv_share;
+  const auto body_sz = wire::encode_window(body, share);
+  SLUICE_ASSERT(body_sz.ok(), "a WINDOW body always encodes");
+  const auto n = wire::encode_frame(out, wire::frame_type::window, 0, 0, wire::bytes{body, *body_sz});
+  if (!n) return 0;
+  _adv_bytes = share;
+  _last_window_ns = _clock.now_ns();
+  ++cnt;
+  return *n;
 }
 
 std::size_t session::write_ranges(std::span<std::byte> out, std::uint16_t& cnt) noexcept {
@@ -76,6 +89,11 @@ std::size_t session::write_new(std::span<std::byte> out, std::uint16_t& cnt) noe
   while (_snd_tx != _snd_nxt) {
     tx_slot& s = txs(_snd_tx);
     if (s.len > out.size() - used) break;
+    if (!new_frame_fits()) {
+      ++_ctr.window_waits;
+      break;
+    }
+    _inflight_bytes += charge(s.len);
     std::memcpy(out.data() + used, _pool.at(s.chunk).data(), s.len);
     used += s.len;
     ++cnt;
@@ -108,7 +126,12 @@ bool session::flush(tx_batch& tx, bool may_hold) noexcept {
     auto frames = buf.subspan(wire::k_packet_header_sz);
     std::size_t used = 0;
     std::uint16_t cnt = 0;
-    if (live && guard == 0 && (_ranges_owed || _nak_owed)) used += write_ranges(frames, cnt);
+    // The byte window goes first: when it changed, and with every NAK (a
+    // receiver that lost frames may be one whose sender overran it).
+    if (live && guard == 0 && _recv_share != nullptr && *_recv_share != 0 && (window_change_owed() || _nak_owed)) {
+      used += write_window(frames, cnt);
+    }
+    if (live && guard == 0 && (_ranges_owed || _nak_owed)) used += write_ranges(frames.subspan(used), cnt);
     if (live) {
       used += write_retransmits(frames.subspan(used), cnt);
       used += write_new(frames.subspan(used), cnt);

@@ -2,7 +2,10 @@
 //
 // sim_network joins any number of sim_ports. Each datagram sent is, by a
 // seeded PRNG, dropped (loss), delivered twice (dup), delayed by
-// delay + jitter, and sometimes held back further (reorder). Time is a
+// delay + jitter, and sometimes held back further (reorder). A port may
+// also be a slow receiver (set_receiver): a socket buffer of a fixed number
+// of bytes, drained at a set rate or not at all, that drops what arrives
+// when it is full (drop-tail: the kernel's RcvbufErrors). Time is a
 // manual_clock the test advances, so a run is a pure function of its seed:
 // a failure replays exactly. Test and benchmark code only; single-threaded.
 #pragma once
@@ -33,6 +36,7 @@ struct sim_counters {
   std::uint64_t duplicated = 0;
   std::uint64_t reordered = 0;
   std::uint64_t delivered = 0;
+  std::uint64_t overrun = 0;  // dropped at a full receiver (part of `dropped`)
 };
 
 class sim_port;
@@ -52,6 +56,12 @@ class sim_network {
     _loss_to = to;
     _loss_to_p = loss;
   }
+  // The port at `at` takes at most `per_second` datagrams a second from a
+  // buffer of `buffer_bytes` (datagrams in flight to it count): a datagram
+  // that does not fit is dropped. per_second 0 = the receiver stopped
+  // (SIGSTOP); buffer_bytes 0 = no limit again. The port reports the buffer
+  // as its receive_buffer_bytes().
+  void set_receiver(const net_addr& at, std::uint64_t per_second, std::size_t buffer_bytes) noexcept;
 
  private:
   friend class sim_port;
@@ -67,6 +77,19 @@ class sim_network {
   using inbox = std::priority_queue<in_flight, std::vector<in_flight>, std::greater<>>;
   void transmit(const net_addr& from, const tx_datagram& d);
   inbox* find_inbox(const net_addr& a) noexcept;
+  struct receiver_limit {
+    net_addr at{};
+    std::uint64_t per_second = 0;
+    std::size_t buffer = 0;  // bytes; 0 = no limit
+    std::size_t queued = 0;  // bytes in flight to it or waiting in it
+    double credit = 0.0;     // datagrams it may take now
+    time_ns credit_ns = 0;   // when credit was last topped up
+  };
+  receiver_limit* find_limit(const net_addr& a) noexcept;
+  // How many datagrams the port at `a` may take now (SIZE_MAX = any).
+  std::size_t receive_allowance(const net_addr& a) noexcept;
+  void received(const net_addr& a, std::span<const rx_datagram> got) noexcept;
+  std::uint64_t buffer_of(const net_addr& a) const noexcept;
 
   manual_clock& _clock;
   sim_link_config _cfg;
@@ -76,6 +99,7 @@ class sim_network {
   sim_counters _ctr;
   net_addr _loss_to{};
   double _loss_to_p = 0.0;
+  std::vector<receiver_limit> _limits;
 };
 
 class sim_port final : public datagram_port {
@@ -85,6 +109,7 @@ class sim_port final : public datagram_port {
   std::size_t send(std::span<const tx_datagram> in) noexcept override;
   void wait(time_ns) noexcept override {}
   net_addr local_addr() const noexcept override { return _addr; }
+  std::uint64_t receive_buffer_bytes() const noexcept override { return _net.buffer_of(_addr); }
 
  private:
   sim_network& _net;

@@ -39,8 +39,17 @@ std::unique_ptr<udp_port> udp_port::open(const udp_port_config& cfg, std::string
   sockaddr_storage bound{};
   socklen_t bound_len = sizeof bound;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
-  return std::unique_ptr<udp_port>(
+  auto port = std::unique_ptr<udp_port>(
       new udp_port(fd, cfg, net_addr::from_sockaddr(reinterpret_cast<const sockaddr*>(&bound))));
+  // The kernel reports twice what was set and charges each datagram its
+  // buffer's true size, about twice the payload of a full 1,472-byte
+  // datagram on loopback and veth: half the reported size is what it holds.
+  int rcvbuf = 0;
+  socklen_t rcvbuf_len = sizeof rcvbuf;
+  if (::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rcvbuf_len) == 0 && rcvbuf > 0) {
+    port->_rcvbuf_payload = static_cast<std::uint64_t>(rcvbuf) / 2;
+  }
+  return port;
 }
 
 udp_port::udp_port(int fd, const udp_port_config& cfg, const net_addr& local)

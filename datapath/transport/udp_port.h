@@ -47,6 +47,7 @@ class udp_port final : public datagram_port {
   std::size_t send(std::span<const tx_datagram> in) noexcept override;
   void wait(time_ns timeout) noexcept override;
   net_addr local_addr() const noexcept override { return _local; }
+  std::uint64_t receive_buffer_bytes() const noexcept override { return _rcvbuf_payload; }
 
   int fd() const noexcept { return _fd; }
   const udp_port_counters& counters() const noexcept { return _ctr; }
@@ -65,6 +66,7 @@ class udp_port final : public datagram_port {
   std::vector<::iovec> _tx_iov;
   std::vector<::sockaddr_storage> _tx_addr;
   udp_port_counters _ctr;
+  std::uint64_t _rcvbuf_payload = 0;  // see open()
 };
 
 }  // namespace sluice::transport

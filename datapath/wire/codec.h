@@ -147,6 +147,7 @@ struct error_view {
 
 wresult<ranges_view> decode_ranges(bytes body) noexcept;
 wresult<ping_view> decode_ping(std::uint8_t flags, bytes body) noexcept;
+wresult<std::uint32_t> decode_window(bytes body) noexcept;
 wresult<close_view> decode_close(bytes body) noexcept;
 wresult<fragment_view> decode_fragment(bytes body) noexcept;
 wresult<open_queue_view> decode_open_queue(bytes body) noexcept;
@@ -166,6 +167,7 @@ wresult<error_view> decode_error(bytes body) noexcept;
 // spans, so callers need not fill them.
 wresult<std::size_t> encode_ranges(mut_bytes out, std::span<const seq_range> ranges) noexcept;
 wresult<std::size_t> encode_ping(mut_bytes out, std::uint64_t nonce) noexcept;
+wresult<std::size_t> encode_window(mut_bytes out, std::uint32_t window_bytes) noexcept;
 wresult<std::size_t> encode_close(mut_bytes out, status reason, std::string_view text) noexcept;
 wresult<std::size_t> encode_fragment(mut_bytes out, frame_type inner, std::uint32_t total_sz,
                                      std::uint32_t offset, bytes chunk) noexcept;

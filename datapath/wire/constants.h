@@ -57,6 +57,7 @@ inline constexpr std::uint16_t k_pflags_known = k_pflag_ack_valid;
 enum class frame_type : std::uint8_t {
   sack = 0x01,
   nak = 0x02,
+  window = 0x03,  // the receiver's byte window (§4.13)
   ping = 0x08,
   close = 0x09,
   fragment = 0x0A,
@@ -77,6 +78,7 @@ constexpr bool is_known_frame_type(std::uint8_t t) noexcept {
   switch (static_cast<frame_type>(t)) {
     case frame_type::sack:
     case frame_type::nak:
+    case frame_type::window:
     case frame_type::ping:
     case frame_type::close:
     case frame_type::fragment:

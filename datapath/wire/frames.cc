@@ -123,6 +123,16 @@ wresult<std::size_t> encode_ping(mut_bytes out, std::uint64_t nonce) noexcept {
   return write_body(out, ping_fixed{nonce});
 }
 
+wresult<std::uint32_t> decode_window(bytes body) noexcept {
+  const auto f = exact<window_fixed>(body);
+  if (!f) return fail(f.error());
+  return f->bytes;
+}
+
+wresult<std::size_t> encode_window(mut_bytes out, std::uint32_t window_bytes) noexcept {
+  return write_body(out, window_fixed{window_bytes});
+}
+
 wresult<close_view> decode_close(bytes body) noexcept {
   std::size_t extra = 0;
   const auto f = fixed_part<close_fixed>(body, extra);

@@ -75,8 +75,22 @@ TEST(frame_reader, rejects_truncated_frame_header) {
   }
 }
 
+TEST(frame_codec, window_round_trips_and_checks_its_length) {
+  std::byte body[8];
+  const auto n = encode_window(body, 123456789u);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 4u);
+  const auto w = decode_window(bytes{body, *n});
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(*w, 123456789u);
+  EXPECT_FALSE(decode_window(bytes{body, 3}).ok());
+  EXPECT_FALSE(decode_window(bytes{body, 5}).ok());
+  EXPECT_EQ(first_frame_err(raw_frame(u8(frame_type::window), 0, 0, bytes{body, 4})), errc{});
+  EXPECT_EQ(first_frame_err(raw_frame(u8(frame_type::window), 0, 7, bytes{body, 4})), errc::bad_field);
+}
+
 TEST(frame_reader, rejects_unknown_frame_type) {
-  for (int t : {0x00, 0x03, 0x07, 0x0B, 0x16, 0x24, 0x31, 0x40, 0xFF}) {
+  for (int t : {0x00, 0x04, 0x07, 0x0B, 0x16, 0x24, 0x31, 0x40, 0xFF}) {
     const buf f = raw_frame(static_cast<std::uint8_t>(t), 0, 1, {});
     EXPECT_EQ(first_frame_err(f), errc::unknown_frame) << t;
   }

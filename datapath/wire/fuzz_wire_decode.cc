@@ -146,6 +146,9 @@ void fuzz_frame(const frame_view& v) {
         return encode_ranges(o, copy_entries(d.ranges, g_ranges));
       });
       break;
+    case frame_type::window:
+      round_trip_frame(v, body_only<decode_window>, [](mut_bytes o, std::uint32_t d) { return encode_window(o, d); });
+      break;
     case frame_type::ping:
       round_trip_frame(
           v, [](const frame_view& f) { return decode_ping(f.hdr.flags, f.body); },

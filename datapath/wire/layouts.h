@@ -123,6 +123,11 @@ struct ping_fixed {
 static_assert(sizeof(ping_fixed) == 8);
 inline constexpr std::uint8_t k_ping_flag_reply = 1u << 0;
 
+struct window_fixed {
+  std::uint32_t bytes;  // frame bytes the receiver takes in flight beyond ack_seq
+};
+static_assert(sizeof(window_fixed) == 4);
+
 struct close_fixed {
   std::uint16_t reason;  // status
   std::uint16_t text_sz;

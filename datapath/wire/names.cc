@@ -7,6 +7,7 @@ const char* frame_type_name(frame_type t) noexcept {
   switch (t) {
     case frame_type::sack: return "SACK";
     case frame_type::nak: return "NAK";
+    case frame_type::window: return "WINDOW";
     case frame_type::ping: return "PING";
     case frame_type::close: return "CLOSE";
     case frame_type::fragment: return "FRAGMENT";
