@@ -294,22 +294,7 @@ void endpoint::on_datagram(const rx_datagram& d) noexcept {
 
 void endpoint::run_timers() noexcept {
   const time_ns now = _clock.now_ns();
-  // The receive buffer is shared by every peer that sends: each gets an
-  // equal share of it as its byte window (§4.13), so that together they do
-  // not overrun it. A peer counts as sending if it sent in the last 50 ms.
-  if (const std::uint64_t cap = _port.receive_buffer_bytes(); cap != 0) {
-    std::uint64_t active = 0;
-    for (auto& sp : _sessions) {
-      const session& s = *sp;
-      if ((s.state() == session_state::open || s.state() == session_state::closing) &&
-          now - s.last_rx_ns() < 50 * k_ns_per_ms) {
-        ++active;
-      }
-    }
-    const std::uint64_t floor = std::min(cap * 7 / 8, std::uint64_t{16} * _cfg.session.max_datagram_sz);
-    const std::uint64_t share = cap * 7 / 8 / std::max<std::uint64_t>(active, 1);
-    _recv_share = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(share, floor, UINT32_MAX));
-  }
+  std::uint64_t sending = 0;
   for (auto& sp : _sessions) {
     session& s = *sp;
     if (s.state() == session_state::connecting && s.id() == 0) {
@@ -321,7 +306,19 @@ void endpoint::run_timers() noexcept {
       }
     } else {
       s.on_timer();
+      if ((s.state() == session_state::open || s.state() == session_state::closing) &&
+          now - s.last_rx_ns() < 50 * k_ns_per_ms) {
+        ++sending;
+      }
     }
+  }
+  // The receive buffer is shared by every peer that sends: each gets an
+  // equal share of it as its byte window (§4.13), so that together they do
+  // not overrun it. A peer counts as sending if it sent in the last 50 ms.
+  if (const std::uint64_t cap = _port.receive_buffer_bytes(); cap != 0) {
+    const std::uint64_t floor = std::min(cap * 7 / 8, std::uint64_t{16} * _cfg.session.max_datagram_sz);
+    const std::uint64_t share = cap * 7 / 8 / std::max<std::uint64_t>(sending, 1);
+    _recv_share = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(share, floor, UINT32_MAX));
   }
 }
 
