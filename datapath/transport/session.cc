@@ -261,7 +261,7 @@ void session::on_cum_ack(std::uint32_t ack) noexcept {
     // or overrun receiver) is what made it fire, and taking it would teach
     // the RTT, the NAK guard and the RTO that stall (§4.5).
     if (!s.acked && s.tx_cnt == 1 && s.last_tx_ns > _last_expiry_ns) sample = now - s.last_tx_ns;
-    if (!s.acked) _inflight_bytes -= std::min(_inflight_bytes, charge(s.len));
+    if (!s.acked) uncharge(s);
     release_slot(s);
   }
   _snd_una = ack;
@@ -296,7 +296,7 @@ bool session::new_frame_fits() const noexcept {
 }
 
 bool session::window_change_owed() const noexcept {
-  if (_recv_share == nullptr || *_recv_share == 0 || _state != session_state::open) return false;
+  if (!advertises() || _state != session_state::open) return false;
   const std::uint32_t want = *_recv_share;
   if (_adv_bytes == 0) return true;
   const std::uint32_t diff = want > _adv_bytes ? want - _adv_bytes : _adv_bytes - want;
@@ -317,11 +317,11 @@ void session::on_sack(const wire::ranges_view& r) noexcept {
       _pool.give(s.chunk);
       s.chunk = chunk_pool::k_none;
       s.acked = true;
-      _inflight_bytes -= std::min(_inflight_bytes, charge(s.len));
+      uncharge(s);
       _rto_expiries = 0;
-      if (_snd_tx != _snd_nxt) mark_dirty();
     }
   }
+  if (_snd_tx != _snd_nxt) mark_dirty();  // frames held for the byte window may go now
 }
 
 void session::on_nak(const wire::ranges_view& r) noexcept {

@@ -87,7 +87,6 @@ struct session_counters {
   std::uint64_t out_of_order = 0;       // frames buffered until a gap filled
   std::uint64_t naks_sent = 0;
   std::uint64_t malformed = 0;          // datagrams dropped for a bad frame
-  std::uint64_t window_waits = 0;       // flushes that held new frames for the peer's byte window
   std::uint64_t datagrams_sent = 0;
   std::uint64_t datagrams_received = 0;
 };
@@ -232,6 +231,8 @@ class session {
   // counts against the peer's window, whether the next new frame fits it,
   // and whether our own advertisement is stale.
   static std::uint32_t charge(std::uint16_t len) noexcept { return std::max<std::uint32_t>(len, 256); }
+  void uncharge(const tx_slot& s) noexcept { _inflight_bytes -= std::min(_inflight_bytes, charge(s.len)); }
+  bool advertises() const noexcept { return _recv_share != nullptr && *_recv_share != 0; }
   bool new_frame_fits() const noexcept;
   bool window_change_owed() const noexcept;
   void on_window(std::uint32_t bytes) noexcept;

@@ -14,6 +14,7 @@
 // time) so a change in behaviour shows in the log, not only as pass/fail.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "datapath/transport/endpoint.h"
@@ -47,6 +48,8 @@ endpoint_config config(bool responder) {
 }
 
 struct outcome {
+  std::uint32_t peer_window = 0;  // B's byte window as A last saw it
+  std::uint32_t over_window = 0;  // most in-flight bytes above it (one frame may always go)
   std::uint64_t resends = 0;
   std::uint64_t timer_resends = 0;
   std::uint64_t overrun = 0;
@@ -66,6 +69,10 @@ outcome run(sim_pair& p, const traffic_plan& plan, time_ns limit_ns, Tick&& tick
     if (session* s = p.app_a.current()) {
       o.resends = s->counters().retransmits_timer + s->counters().retransmits_nak;
       o.timer_resends = s->counters().retransmits_timer;
+      o.peer_window = s->peer_window_bytes();
+      if (o.peer_window != 0 && s->in_flight_bytes() > o.peer_window) {
+        o.over_window = std::max(o.over_window, s->in_flight_bytes() - o.peer_window);
+      }
     }
     if (!p.app_a.error.empty() || !p.app_b.error.empty()) break;
     if (p.app_a.closed != 0 || p.app_b.closed != 0) break;
@@ -77,6 +84,8 @@ outcome run(sim_pair& p, const traffic_plan& plan, time_ns limit_ns, Tick&& tick
   EXPECT_EQ(p.app_a.closed, 0) << wire::status_name(p.app_a.close_reason);
   EXPECT_EQ(p.app_b.closed, 0) << wire::status_name(p.app_b.close_reason);
   EXPECT_EQ(p.app_b.received, plan.frames) << "B got " << p.app_b.received << " of " << plan.frames;
+  EXPECT_GT(o.peer_window, 0u) << "B advertised its buffer";
+  EXPECT_EQ(o.over_window, 0u) << "A kept within B's byte window";
   return o;
 }
 

@@ -89,10 +89,7 @@ std::size_t session::write_new(std::span<std::byte> out, std::uint16_t& cnt) noe
   while (_snd_tx != _snd_nxt) {
     tx_slot& s = txs(_snd_tx);
     if (s.len > out.size() - used) break;
-    if (!new_frame_fits()) {
-      ++_ctr.window_waits;
-      break;
-    }
+    if (!new_frame_fits()) break;
     _inflight_bytes += charge(s.len);
     std::memcpy(out.data() + used, _pool.at(s.chunk).data(), s.len);
     used += s.len;
@@ -128,9 +125,7 @@ bool session::flush(tx_batch& tx, bool may_hold) noexcept {
     std::uint16_t cnt = 0;
     // The byte window goes first: when it changed, and with every NAK (a
     // receiver that lost frames may be one whose sender overran it).
-    if (live && guard == 0 && _recv_share != nullptr && *_recv_share != 0 && (window_change_owed() || _nak_owed)) {
-      used += write_window(frames, cnt);
-    }
+    if (live && guard == 0 && advertises() && (window_change_owed() || _nak_owed)) used += write_window(frames, cnt);
     if (live && guard == 0 && (_ranges_owed || _nak_owed)) used += write_ranges(frames.subspan(used), cnt);
     if (live) {
       used += write_retransmits(frames.subspan(used), cnt);

@@ -34,10 +34,8 @@ sim_network::receiver_limit* sim_network::find_limit(const net_addr& a) noexcept
 }
 
 std::uint64_t sim_network::buffer_of(const net_addr& a) const noexcept {
-  for (const auto& l : _limits) {
-    if (l.at == a) return l.buffer;
-  }
-  return 0;
+  const receiver_limit* l = const_cast<sim_network*>(this)->find_limit(a);
+  return l != nullptr ? l->buffer : 0;
 }
 
 void sim_network::set_receiver(const net_addr& at, std::uint64_t per_second, std::size_t buffer_bytes) noexcept {
