@@ -67,6 +67,9 @@ class flat_map {
   }
 
   std::size_t size() const noexcept { return _size; }
+  // Where the key's probe begins, for a bulk caller (recovery) to prefetch
+  // ahead of inserting it.
+  const void* probe_start(std::uint64_t key) const noexcept { return &_slots[home(key)]; }
 
  private:
   struct entry {

@@ -73,6 +73,8 @@ class journal_state {
   const std::map<std::uint32_t, queue_state>& queues() const noexcept { return _queues; }
   const message_index& messages() const noexcept { return _messages; }
   live_message* find_message(queue_id q, const message_id& id) noexcept { return _messages.find(q, id); }
+  // For a record about to be applied (recovery): message_index::probe_start.
+  const void* probe_start(queue_id q, const message_id& id) const noexcept { return _messages.probe_start(q, id); }
   const std::deque<segment_live>& segments() const noexcept { return _segments; }
   const segment_live* segment(segment_id s) const noexcept;
 

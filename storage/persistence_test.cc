@@ -189,7 +189,7 @@ void expect_pattern(segment_id s, std::uint64_t pos, bytes got, std::size_t need
     if (got[i] != pattern(s, pos + i)) FAIL() << "segment " << s.value() << " byte " << pos + i;
 }
 
-constexpr window_reader::options k_small{.window_sz = 64 * 1024, .overlap_sz = 16 * 1024, .depth = 2};
+constexpr window_reader::options k_small{.window_sz = 64 * 1024, .depth = 2};
 
 TEST(window_reader, reads_what_is_on_disk_across_windows_and_segments) {
   memory_persistence p;
@@ -206,13 +206,32 @@ TEST(window_reader, reads_what_is_on_disk_across_windows_and_segments) {
       expect_pattern(s, pos, *got, need);
     }
   }
-  // Ranges longer than the overlap, straddling two windows, and one ending at the segment's end.
-  for (const std::uint64_t pos : {std::uint64_t{40'000}, std::uint64_t{100'001}, k_seg_sz - 40'000}) {
-    const auto got = wr.at(segment_id{1}, pos, 40'000);
+  // Ranges straddling two windows, one spanning three, one ending at the segment's end.
+  for (const auto& [pos, len] : {std::pair<std::uint64_t, std::size_t>{40'000, 40'000}, {100'001, 40'000},
+                                 {60'000, 150'000}, {k_seg_sz - 40'000, 40'000}}) {
+    const auto got = wr.at(segment_id{1}, pos, len);
     ASSERT_TRUE(got.ok());
-    expect_pattern(segment_id{1}, pos, *got, 40'000);
+    expect_pattern(segment_id{1}, pos, *got, len);
   }
   EXPECT_GE(wr.bytes_read(), 2 * k_seg_sz);
+  EXPECT_GT(wr.stitched(), 0u);
+}
+
+TEST(window_reader, a_sequential_pass_reads_each_byte_once) {
+  memory_persistence p;
+  make_patterned(p, segment_id{1}, k_seg_sz);
+  window_reader wr(p, k_small);
+  wr.add_segment(segment_id{1}, k_seg_sz);
+  // Records of 5,000 bytes: every window boundary falls inside one.
+  for (std::uint64_t pos = 0; pos < k_seg_sz; pos += 5000) {
+    const std::size_t need = static_cast<std::size_t>(std::min<std::uint64_t>(5000, k_seg_sz - pos));
+    const auto got = wr.at(segment_id{1}, pos, need);
+    ASSERT_TRUE(got.ok());
+    expect_pattern(segment_id{1}, pos, *got, need);
+  }
+  wr.drain();
+  EXPECT_EQ(wr.bytes_read(), k_seg_sz);
+  EXPECT_EQ(wr.stitched(), 3u) << "one range across each of the three inner boundaries";
 }
 
 TEST(window_reader, windows_read_ahead_are_kept_until_used) {
@@ -222,7 +241,7 @@ TEST(window_reader, windows_read_ahead_are_kept_until_used) {
   o.sequential = false;
   window_reader wr(p, o);
   wr.add_segment(segment_id{1}, k_seg_sz);
-  const std::uint64_t step = o.window_sz - o.overlap_sz;
+  const std::uint64_t step = o.window_sz;
   wr.prefetch(segment_id{1}, 1 * step);
   wr.prefetch(segment_id{1}, 2 * step);
   wr.prefetch(segment_id{1}, 3 * step);

@@ -220,7 +220,9 @@ TEST(crc32c, hardware_matches_table_and_extends) {
   std::vector<std::byte> buf(4099);
   for (auto& b : buf) b = static_cast<std::byte>(rng.next());
   for (std::size_t off = 0; off < 9; ++off) {
-    for (std::size_t n : {0ul, 1ul, 7ul, 8ul, 9ul, 63ul, 4000ul}) {
+    // Around the three-lane steps (3 × 64, 3 × 256) and their sums.
+    for (std::size_t n : {0ul, 1ul, 7ul, 8ul, 9ul, 63ul, 191ul, 192ul, 193ul, 767ul, 768ul, 769ul, 960ul, 1024ul,
+                          1031ul, 4000ul}) {
       const bytes s{buf.data() + off, n};
       EXPECT_EQ(crc32c_extend_hw(0, s), crc32c_extend_table(0, s));
     }

@@ -97,6 +97,9 @@ class recovery_visitor {
  public:
   virtual ~recovery_visitor() = default;
   virtual void on_message(const recovered_message& m) = 0;
+  // A message on_message will get a few calls from now: a chance to
+  // prefetch what restoring it touches. Optional.
+  virtual void upcoming(queue_id /*queue*/, const message_id& /*id*/) noexcept {}
 };
 
 // Reads every live message of `state` back from `p` and calls the visitor,

@@ -42,7 +42,11 @@ status<errc> replay_live(persistence& p, const journal_state& state, recovery_vi
 
   std::size_t entered = 0;     // windows[0, entered) were reached (the message opening each)
   std::size_t prefetched = 0;  // windows[0, prefetched) were asked for
-  for (const live_message& m : todo) {
+  constexpr std::size_t k_hint_ahead = 8;  // messages: far enough to hide a cache miss
+  for (std::size_t i = 0; i < std::min(k_hint_ahead, todo.size()); ++i) v.upcoming(todo[i].queue, todo[i].id);
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    const live_message& m = todo[i];
+    if (i + k_hint_ahead < todo.size()) v.upcoming(todo[i + k_hint_ahead].queue, todo[i + k_hint_ahead].id);
     if (entered < windows.size() && windows[entered].segment == m.segment && windows[entered].pos == m.offset)
       ++entered;
     for (; prefetched < windows.size() && prefetched < entered + wr.depth(); ++prefetched)

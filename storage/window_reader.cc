@@ -2,16 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "storage/record_layout.h"
 
 namespace sluice::storage {
 
-window_reader::window_reader(persistence& p, const options& opt)
-    : _p(p), _opt(opt), _step(opt.window_sz - opt.overlap_sz) {
-  SLUICE_ASSERT(opt.window_sz % k_block_sz == 0 && opt.overlap_sz % k_block_sz == 0 &&
-                    opt.overlap_sz < opt.window_sz,
-                "windows and their overlap are whole blocks");
+window_reader::window_reader(persistence& p, const options& opt) : _p(p), _opt(opt) {
+  SLUICE_ASSERT(opt.window_sz % k_block_sz == 0 && opt.window_sz > 0, "windows are whole blocks");
   _slots.resize(opt.depth + 1);
   for (slot& sl : _slots) sl.buf = aligned_buffer(opt.window_sz);
 }
@@ -31,7 +29,7 @@ const window_reader::seg_info* window_reader::info(segment_id s) const noexcept 
 }
 
 std::uint64_t window_reader::window_cnt(const seg_info& si) const noexcept {
-  return (si.size - 1) / _step + 1;  // the windows that hold a position: pos / step for pos < size
+  return (si.size - 1) / _opt.window_sz + 1;
 }
 
 window_reader::slot* window_reader::find(segment_id s, std::uint64_t w) noexcept {
@@ -53,7 +51,7 @@ window_reader::slot* window_reader::victim(const slot* keep, bool allow_unused) 
 }
 
 bool window_reader::start_read(slot& sl, const seg_info& si, std::uint64_t w) noexcept {
-  const std::uint64_t off = w * _step;
+  const std::uint64_t off = w * _opt.window_sz;
   sl.segment = si.segment;
   sl.window = w;
   sl.len = static_cast<std::size_t>(std::min<std::uint64_t>(_opt.window_sz, si.size - off));
@@ -113,36 +111,22 @@ void window_reader::queue_after(const seg_info& si, std::uint64_t w, const slot*
 
 void window_reader::prefetch(segment_id s, std::uint64_t pos) noexcept {
   const seg_info* si = info(s);
-  if (si == nullptr || pos >= si->size || find(s, pos / _step) != nullptr) return;
-  if (slot* v = victim(nullptr, false); v != nullptr) (void)start_read(*v, *si, pos / _step);
+  if (si == nullptr || pos >= si->size || find(s, window_of(pos)) != nullptr) return;
+  if (slot* v = victim(nullptr, false); v != nullptr) (void)start_read(*v, *si, window_of(pos));
 }
 
-result<bytes, errc> window_reader::at(segment_id s, std::uint64_t pos, std::size_t need) {
-  const seg_info* si = info(s);
-  SLUICE_ASSERT(si != nullptr && pos < si->size, "window_reader: a read outside the added segments");
-  const std::uint64_t end = std::min<std::uint64_t>(pos + need, si->size);
-  const std::uint64_t w = pos / _step;
-  const std::uint64_t w_off = w * _step;
-  if (end > w_off + _opt.window_sz) {  // longer than the overlap and straddling: on its own
-    ++_stalls;
-    if (!_big) _big = std::make_unique<aligned_buffer>(k_record_sz_max + 2 * k_block_sz);
-    const std::uint64_t off = align_down(pos, k_block_sz);
-    const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(_big->size(), si->size - off));
-    if (auto st = _p.read_blocking(s, off, _big->span().first(len)); !st) return unexpected{st.error()};
-    _bytes_read += len;
-    return bytes{_big->data() + (pos - off), static_cast<std::size_t>(off + len - pos)};
-  }
-  slot* sl = find(s, w);
+result<window_reader::slot*, errc> window_reader::load(const seg_info& si, std::uint64_t w) {
+  slot* sl = find(si.segment, w);
   if (sl == nullptr) {
     ++_stalls;
     while ((sl = victim(nullptr, true)) == nullptr) reap_one();
-    if (!start_read(*sl, *si, w)) sl->state = slot_state::failed;  // no room in the ring: read it below
+    if (!start_read(*sl, si, w)) sl->state = slot_state::failed;  // no room in the ring: read it below
   } else if (sl->state == slot_state::in_flight) {
     ++_stalls;
   }
   while (sl->state == slot_state::in_flight) reap_one();
   if (sl->state == slot_state::failed) {
-    if (auto st = _p.read_blocking(s, w_off, sl->buf.span().first(sl->len)); !st) {
+    if (auto st = _p.read_blocking(si.segment, w * _opt.window_sz, sl->buf.span().first(sl->len)); !st) {
       sl->state = slot_state::empty;
       return unexpected{st.error()};
     }
@@ -151,8 +135,39 @@ result<bytes, errc> window_reader::at(segment_id s, std::uint64_t pos, std::size
   }
   sl->unused = false;
   sl->used_at = ++_clock;
-  if (_opt.sequential) queue_after(*si, w, sl);
-  return bytes{sl->buf.data() + (pos - w_off), static_cast<std::size_t>(w_off + sl->len - pos)};
+  return sl;
+}
+
+result<bytes, errc> window_reader::at(segment_id s, std::uint64_t pos, std::size_t need) {
+  const seg_info* si = info(s);
+  SLUICE_ASSERT(si != nullptr && pos < si->size, "window_reader: a read outside the added segments");
+  const std::uint64_t end = std::min<std::uint64_t>(pos + need, si->size);
+  std::uint64_t w = window_of(pos);
+  auto sl = load(*si, w);
+  if (!sl) return unexpected{sl.error()};
+  const std::uint64_t w_off = w * _opt.window_sz;
+  if (end <= w_off + (*sl)->len) {
+    if (_opt.sequential) queue_after(*si, w, *sl);
+    return bytes{(*sl)->buf.data() + (pos - w_off), static_cast<std::size_t>(w_off + (*sl)->len - pos)};
+  }
+  // Across a window boundary: copy the parts together, window by window
+  // (each may take the buffer of the one before: its part is copied).
+  ++_stitched;
+  const auto len = static_cast<std::size_t>(end - pos);
+  if (_stitch.size() < len) _stitch.resize(len);
+  std::size_t done = 0;
+  for (;;) {
+    const std::uint64_t off = w * _opt.window_sz;
+    const std::uint64_t from = pos + done - off;
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>((*sl)->len - from, len - done));
+    std::memcpy(_stitch.data() + done, (*sl)->buf.data() + from, n);
+    done += n;
+    if (done == len) break;
+    sl = load(*si, ++w);
+    if (!sl) return unexpected{sl.error()};
+  }
+  if (_opt.sequential) queue_after(*si, w, *sl);
+  return bytes{_stitch.data(), len};
 }
 
 }  // namespace sluice::storage

@@ -74,6 +74,10 @@ class engine_rebuilder final : public storage::recovery_visitor {
     }
   }
 
+  void upcoming(storage::queue_id, const storage::message_id& id) noexcept override {
+    __builtin_prefetch(_e.restore_slot(guid_of(id)));
+  }
+
   std::uint64_t restored = 0;
   std::uint64_t orphans = 0;
   std::string error;
