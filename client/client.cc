@@ -131,13 +131,20 @@ result<std::unique_ptr<client>, error> client::connect(const client_config& cfg)
       cfg.max_sessions > (1u << 16) || cfg.max_unacked_posts == 0 || cfg.max_unacked_posts > (1u << 24)) {
     return unexpected{error{errc::invalid_argument}};
   }
+  // Datagrams no larger than the route to the broker carries: the default
+  // 16 KiB on loopback, 1,472 bytes over Ethernet (protocol §3.10).
+  client_config c = cfg;
+  const std::size_t path = transport::udp_port::path_datagram_sz(*addr);
+  if (path >= wire::k_datagram_sz_min && path < c.session.max_datagram_sz) {
+    c.session.max_datagram_sz = static_cast<std::uint16_t>(path);
+  }
   transport::udp_port_config pc;
   pc.bind = *net_addr::from_ip_port(addr->family == AF_INET6 ? "::" : "0.0.0.0", 0);
-  pc.max_datagram_sz = cfg.session.max_datagram_sz;
+  pc.max_datagram_sz = c.session.max_datagram_sz;
   std::string err;
   auto port = transport::udp_port::open(pc, err);
   if (!port) return unexpected{error{errc::connect_failed}};
-  auto p = std::make_unique<impl>(cfg, *addr, std::move(port));
+  auto p = std::make_unique<impl>(c, *addr, std::move(port));
   if (auto st = p->connect_bootstrap(); !st) return unexpected{st.error()};
   return std::unique_ptr<client>(new client(std::move(p)));
 }

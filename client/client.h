@@ -78,6 +78,8 @@ std::string describe_connect(const error& e);
 
 struct client_config {
   std::string broker = "127.0.0.1:7600";  // address:port of any broker shard
+  // session.max_datagram_sz (default 16 KiB) is an upper bound: connect()
+  // lowers it to what the route to the broker carries (1,472 over Ethernet).
   transport::session_config session{};
   time_ns request_timeout_ns = 5 * k_ns_per_s;
   std::uint32_t max_sessions = 64;        // shards (and later nodes) reachable

@@ -283,7 +283,9 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
   auto& sc = cfg.session;
   sess.integer("send_window", sc.send_window, 1, wire::k_window_max);
   sess.integer("recv_window", sc.recv_window, 1, wire::k_window_max);
-  sess.integer("max_datagram_sz", sc.max_datagram_sz, wire::k_datagram_sz_min, wire::k_datagram_sz_max);
+  std::int64_t datagram_sz = 0;  // 0: not set (the default depends on the datapath mode)
+  sess.integer("max_datagram_sz", datagram_sz, wire::k_datagram_sz_min, wire::k_datagram_sz_max);
+  if (datagram_sz != 0) sc.max_datagram_sz = static_cast<std::uint16_t>(datagram_sz);
   sess.integer("max_message_sz", sc.max_message_sz, 1, wire::k_message_sz_max);
   std::int64_t idle_ms = sc.idle_timeout_ns / k_ns_per_ms;
   std::int64_t keepalive_ms = sc.keepalive_ns / k_ns_per_ms;
@@ -422,8 +424,10 @@ std::optional<broker_config> parse_config(std::string_view text, std::string_vie
             std::to_string(cfg.shard_cnt) + " shards (one per shard, or leave it empty for 0..count-1)";
     } else if ((d.ring_size & (d.ring_size - 1)) != 0) {
       err = at + "datapath.ring_size: must be a power of two";
-    } else if (cfg.session.max_datagram_sz > 1472) {
+    } else if (cfg.session.max_datagram_sz > 1472 && datagram_sz != 0) {
       err = at + "session.max_datagram_sz: af_xdp mode sends one 2 KiB frame per datagram: at most 1472";
+    } else if (cfg.session.max_datagram_sz > 1472) {
+      cfg.session.max_datagram_sz = 1472;  // the default, lowered to what one UMEM frame holds
     }
   }
   if (!err.empty()) return std::nullopt;
@@ -462,7 +466,9 @@ std::string config_help() {
   [session]
     send_window = 1024          frames in flight per session (power of two)
     recv_window = 1024          out-of-order frames buffered per session (power of two)
-    max_datagram_sz = 1472      largest UDP payload (512-65507)
+    max_datagram_sz = 16384     largest UDP payload (512-65507); each session uses the smaller of
+                                this and the client's (its route's MTU: 1472 over Ethernet);
+                                af_xdp mode: at most 1472 (its default)
     max_message_sz = 1048576    largest frame body (PUT: 16 + properties + payload)
     idle_timeout_ms = 10000     end a session after this long without a datagram
     keepalive_ms = 1000         PING after this long without sending

@@ -23,8 +23,8 @@ std::string session_config::validate() const {
   if (max_message_sz == 0 || max_message_sz > wire::k_message_sz_max) {
     return "max_message_sz must be between 1 and " + std::to_string(wire::k_message_sz_max);
   }
-  const std::size_t chunk = max_datagram_sz - wire::k_packet_header_sz - wire::k_frame_header_sz -
-                            sizeof(wire::fragment_fixed);
+  const std::size_t chunk = wire::frame_unit_sz(max_datagram_sz) - wire::k_packet_header_sz -
+                            wire::k_frame_header_sz - sizeof(wire::fragment_fixed);
   const std::size_t frags = (max_message_sz + chunk - 1) / chunk;
   if (frags > send_window || frags > recv_window) {
     return "max_message_sz needs " + std::to_string(frags) +

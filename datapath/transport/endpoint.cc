@@ -17,7 +17,7 @@ endpoint::endpoint(datagram_port& port, const clock& clk, const endpoint_config&
       _clock(clk),
       _cfg(cfg),
       _handler(handler),
-      _pool(cfg.session.max_datagram_sz, cfg.chunk_cnt),
+      _pool(wire::frame_unit_sz(cfg.session.max_datagram_sz), cfg.chunk_cnt),  // one frame each (§4.12)
       _table(cfg.max_sessions),
       _tx(port, cfg.session.max_datagram_sz, cfg.tx_burst),
       _rx(cfg.rx_burst),

@@ -197,6 +197,21 @@ TEST_F(raw_fixture, protocol_error_closes_the_session_and_resets_the_peer) {
   EXPECT_TRUE(got_reset);
 }
 
+TEST_F(raw_fixture, a_frame_over_the_frame_unit_closes_the_session) {
+  const std::uint64_t id = open_by_hand(*this);
+  ASSERT_EQ(b.sessions(), 1u);
+  // One 2,000-byte PUT frame in a 2,032-byte datagram: the datagram is
+  // within what b accepts (16 KiB), the frame is over the unit (1,472 with
+  // the packet header, §4.12). It could not be buffered out of order.
+  std::vector<std::byte> body(2000, std::byte{7});
+  std::vector<std::byte> frame(wire::k_frame_header_sz + body.size());
+  const auto frame_sz = *wire::encode_frame(frame, wire::frame_type::put, 0, 0, body);
+  send_raw(data_packet(id, 1, {frame.data(), frame_sz}));
+  exchange();
+  EXPECT_EQ(b.sessions(), 0u);
+  EXPECT_EQ(app.close_reason, wire::status::malformed);
+}
+
 TEST_F(raw_fixture, bad_frame_or_wrong_source_is_dropped_and_the_session_lives) {
   const std::uint64_t id = open_by_hand(*this);
   // Unknown frame type inside a valid packet header.
@@ -407,6 +422,7 @@ TEST(session_coalescing, a_burst_shares_datagrams_and_waits_no_longer_than_the_l
   constexpr time_ns k_linger = 20 * k_ns_per_us;
   endpoint_config ca;
   ca.session.linger_ns = k_linger;
+  ca.session.max_datagram_sz = 1472;  // Ethernet-sized: 80 small frames fill two
   sim_pair p(sim_link_config{}, ca, responder_cfg(), traffic_plan{100, 24, 0, 0, 1}, traffic_plan{100, 24, 0, 0, 1});
   ASSERT_TRUE(p.a.connect(p.port_b->local_addr()).ok());
   for (int i = 0; i < 100 && p.app_a.opened == 0; ++i) p.step(20 * k_ns_per_us);
@@ -454,6 +470,28 @@ TEST(session_coalescing, a_burst_shares_datagrams_and_waits_no_longer_than_the_l
   for (int i = 0; i < 1000 && p.app_b.received < 100; ++i) p.step(10 * k_ns_per_us);  // and the last ten
   EXPECT_EQ(p.app_b.received, 100u) << "every frame arrived, in order";
   EXPECT_TRUE(p.app_b.error.empty()) << p.app_b.error;
+}
+
+// Datagrams larger than the frame unit carry more frames, not larger ones
+// (§4.12): 1 KiB frames share 16 KiB datagrams, a 5,000-byte message goes as
+// fragments within the unit (the receiver would refuse a larger frame), and
+// everything arrives in order.
+TEST(session_datagrams, large_datagrams_carry_many_frames_of_at_most_the_frame_unit) {
+  const traffic_plan plan{2000, 1000, 10, 5000, 7};
+  sim_pair p(sim_link_config{}, endpoint_config{}, responder_cfg(), plan, traffic_plan{0, 8, 0, 0, 0});
+  ASSERT_TRUE(p.a.connect(p.port_b->local_addr()).ok());
+  for (int i = 0; i < 100 && p.app_a.opened == 0; ++i) p.step(20 * k_ns_per_us);
+  ASSERT_EQ(p.app_a.opened, 1);
+  session* s = p.app_a.current();
+  EXPECT_EQ(s->datagram_sz(), wire::k_datagram_sz_default);
+  EXPECT_EQ(s->frame_body_max(), wire::k_frame_unit_sz_max - wire::k_packet_header_sz - wire::k_frame_header_sz);
+  for (int i = 0; i < 100'000 && p.app_b.received < plan.frames; ++i) p.step(20 * k_ns_per_us);
+  EXPECT_EQ(p.app_b.received, plan.frames) << "every message arrived, in order";
+  EXPECT_TRUE(p.app_b.error.empty()) << p.app_b.error;
+  // 1,800 frames of 1 KiB and 200 messages of 4 fragments: 2,600 frames,
+  // each a datagram of its own at 1,472 bytes; 2.8 MB at 16 KiB is 173.
+  std::printf("%llu datagrams for 2,600 frames\n", static_cast<unsigned long long>(s->counters().datagrams_sent));
+  EXPECT_LT(s->counters().datagrams_sent, 600u);
 }
 
 TEST(session_liveness, idle_session_stays_up_on_keepalives) {

@@ -64,7 +64,7 @@ void session::open(const params& p, session_handler& h) noexcept {
   _datagram_sz = std::min<std::uint16_t>(_cfg.max_datagram_sz, p.peer_max_datagram_sz);
   _window = std::min(_cfg.send_window, p.peer_recv_window);
   // The largest body that fits the negotiated window as fragments.
-  const std::size_t chunk_body = std::size_t{_datagram_sz} - wire::k_packet_header_sz -
+  const std::size_t chunk_body = wire::frame_unit_sz(_datagram_sz) - wire::k_packet_header_sz -
                                  wire::k_frame_header_sz - sizeof(wire::fragment_fixed);
   _max_message_sz = static_cast<std::uint32_t>(
       std::min<std::size_t>(p.peer_max_message_sz, chunk_body * _window));
@@ -90,7 +90,7 @@ status<errc> session::send(frame_type type, wire::bytes body) noexcept {
     return unexpected{errc::invalid};
   }
   if (body.size() > _max_message_sz) return unexpected{errc::too_large};
-  if (body.size() <= std::size_t{_datagram_sz} - wire::k_packet_header_sz - wire::k_frame_header_sz) {
+  if (body.size() <= frame_body_max()) {
     return enqueue_frame(type, 0, body);
   }
   return enqueue_fragments(type, body);
@@ -127,7 +127,7 @@ void session::note_queued(std::size_t len) noexcept {
 }
 
 status<errc> session::enqueue_fragments(frame_type type, wire::bytes body) noexcept {
-  const std::size_t chunk_body = std::size_t{_datagram_sz} - wire::k_packet_header_sz -
+  const std::size_t chunk_body = wire::frame_unit_sz(_datagram_sz) - wire::k_packet_header_sz -
                                  wire::k_frame_header_sz - sizeof(wire::fragment_fixed);
   const std::size_t n = (body.size() + chunk_body - 1) / chunk_body;
   if (n > _window) return unexpected{errc::too_large};  // could never fit the window
@@ -385,6 +385,9 @@ void session::on_packet(const wire::packet_header& h, wire::bytes payload) noexc
 }
 
 void session::on_sequenced(const wire::frame_view& f) noexcept {
+  // Over the frame unit (§4.12): it could not be buffered out of order, and
+  // a peer that sends it breaks the protocol.
+  if (f.body.size() > _cfg.frame_body_max()) return fail(wire::status::malformed);
   _ack_owed = true;
   const std::uint32_t d = f.hdr.seq - _rcv_nxt;
   if (d >= 0x80000000u) {

@@ -131,10 +131,12 @@ class session {
   std::uint32_t peer_window_bytes() const noexcept { return _peer_window_bytes; }
   std::uint32_t in_flight_bytes() const noexcept { return _inflight_bytes; }
   const session_counters& counters() const noexcept { return _ctr; }
-  // Largest frame body that travels in one datagram (negotiated size).
+  // Largest unfragmented frame body: the frame unit of the negotiated
+  // datagram size (§4.12). A datagram may carry several such frames.
   std::size_t frame_body_max() const noexcept {
-    return std::size_t{_datagram_sz} - wire::k_packet_header_sz - wire::k_frame_header_sz;
+    return wire::frame_unit_sz(_datagram_sz) - wire::k_packet_header_sz - wire::k_frame_header_sz;
   }
+  std::uint16_t datagram_sz() const noexcept { return _datagram_sz; }
   // Largest application frame body the peer accepts.
   std::uint32_t max_message_sz() const noexcept { return _max_message_sz; }
 

@@ -35,9 +35,9 @@ struct session_config {
 
   // Empty when valid, else a sentence naming the setting.
   std::string validate() const;
-  // Body bytes of the largest frame that fits one datagram.
+  // Body bytes of the largest unfragmented frame (the frame unit, §4.12).
   std::size_t frame_body_max() const noexcept {
-    return max_datagram_sz - wire::k_packet_header_sz - wire::k_frame_header_sz;
+    return wire::frame_unit_sz(max_datagram_sz) - wire::k_packet_header_sz - wire::k_frame_header_sz;
   }
 };
 

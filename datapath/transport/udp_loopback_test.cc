@@ -82,5 +82,16 @@ TEST(udp_loopback, million_frames_each_way_none_lost_duplicated_or_reordered) {
               static_cast<unsigned long long>(frames), secs, static_cast<double>(frames) / secs);
 }
 
+// Clients size their datagrams to the route (client::connect): loopback's
+// MTU is 65,536, so the whole UDP maximum; no route, 0.
+TEST(udp_loopback, path_datagram_size_is_the_routes_mtu_less_the_headers) {
+  EXPECT_EQ(udp_port::path_datagram_sz(*net_addr::from_ip_port("127.0.0.1", 7000)), 65507u);
+  const std::size_t v6 = udp_port::path_datagram_sz(*net_addr::from_ip_port("::1", 7000));
+  if (v6 != 0) {  // 0: IPv6 is off on this host
+    EXPECT_EQ(v6, 65536u - 40 - 8);
+  }
+  EXPECT_EQ(udp_port::path_datagram_sz(net_addr{}), 0u);
+}
+
 }  // namespace
 }  // namespace sluice::transport

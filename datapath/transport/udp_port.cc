@@ -1,5 +1,6 @@
 #include "datapath/transport/udp_port.h"
 
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -50,6 +51,23 @@ std::unique_ptr<udp_port> udp_port::open(const udp_port_config& cfg, std::string
     port->_rcvbuf_payload = static_cast<std::uint64_t>(rcvbuf) / 2;
   }
   return port;
+}
+
+std::size_t udp_port::path_datagram_sz(const net_addr& to) noexcept {
+  if (to.family != AF_INET && to.family != AF_INET6) return 0;
+  const int fd = ::socket(to.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_storage ss{};
+  const socklen_t len = to.to_sockaddr(ss);
+  int mtu = 0;
+  socklen_t mtu_len = sizeof mtu;
+  const bool v6 = to.family == AF_INET6;
+  const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len) == 0 &&  // picks the route, sends nothing
+                  ::getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU : IP_MTU, &mtu, &mtu_len) == 0;
+  ::close(fd);
+  const int headers = v6 ? 40 + 8 : 20 + 8;
+  if (!ok || mtu <= headers) return 0;
+  return std::min<std::size_t>(static_cast<std::size_t>(mtu - headers), 65507);
 }
 
 udp_port::udp_port(int fd, const udp_port_config& cfg, const net_addr& local)

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "datapath/transport/datagram_port.h"
+#include "datapath/wire/constants.h"
 
 struct mmsghdr;
 
@@ -22,7 +23,7 @@ namespace sluice::transport {
 
 struct udp_port_config {
   net_addr bind;                       // port 0 picks a free port
-  std::size_t max_datagram_sz = 1472;  // receive buffer per datagram
+  std::size_t max_datagram_sz = wire::k_datagram_sz_default;  // receive buffer per datagram
   std::uint32_t burst = 64;            // datagrams per recvmmsg / sendmmsg
   int socket_buffer_bytes = 4 << 20;   // SO_RCVBUF / SO_SNDBUF
 };
@@ -41,6 +42,11 @@ class udp_port final : public datagram_port {
   // Opens and binds the socket. On failure returns nullptr and sets `err`
   // to a sentence naming the address and the system error.
   static std::unique_ptr<udp_port> open(const udp_port_config& cfg, std::string& err);
+  // The largest datagram the route to `to` carries unfragmented: the MTU
+  // the kernel knows for it (IP_MTU on a connected socket: the interface's,
+  // or a smaller one path MTU discovery learnt) less the IP and UDP
+  // headers. Loopback: 65,507 (its MTU is 65,536). 0 when unknown (no route).
+  static std::size_t path_datagram_sz(const net_addr& to) noexcept;
   ~udp_port() override;
 
   std::size_t receive(std::span<rx_datagram> out) noexcept override;

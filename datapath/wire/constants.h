@@ -24,8 +24,18 @@ inline constexpr std::size_t k_frame_header_sz = 8;
 // Smallest and largest datagram (UDP payload) a v1 endpoint may use.
 inline constexpr std::size_t k_datagram_sz_min = 512;
 inline constexpr std::size_t k_datagram_sz_max = 65507;
-// Default: Ethernet MTU 1500 - IPv4 (20) - UDP (8). IPv6 peers use 1452.
-inline constexpr std::size_t k_datagram_sz_default = 1472;
+// Default: as large as a datagram is worth on loopback (16 KiB: more made
+// the overload shapes no faster and their tails longer); a client lowers
+// it to its route's MTU (Ethernet 1500 - IPv4 20 - UDP 8 = 1472).
+inline constexpr std::size_t k_datagram_sz_default = 16384;
+// The frame unit: a frame, with the packet header, never exceeds
+// min(datagram size, 1472) bytes. Larger datagrams carry more frames, not
+// larger ones, so a receiver's out-of-order buffers stay this size whatever
+// the datagram size (protocol §3.10, §4.12).
+inline constexpr std::size_t k_frame_unit_sz_max = 1472;
+constexpr std::size_t frame_unit_sz(std::size_t datagram_sz) noexcept {
+  return datagram_sz < k_frame_unit_sz_max ? datagram_sz : k_frame_unit_sz_max;
+}
 inline constexpr std::uint32_t k_message_sz_default = 1u << 20;  // 1 MiB
 inline constexpr std::uint32_t k_message_sz_max = 64u << 20;     // hard cap
 inline constexpr std::size_t k_uri_sz_max = 255;
