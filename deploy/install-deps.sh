@@ -19,6 +19,7 @@ packages=(
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 ethtool procps psmisc python3
+  nftables  # random loss on test links (tests/integration/broker_lossy_link_test.cc; no netem here)
   # sluice-bench compare: the peers it starts, and its plots
   nats-server redis-server gnuplot-nox
 )
