@@ -25,6 +25,56 @@ namespace {
 // Fast failure detection for the kill test: sessions end 1 s after silence.
 constexpr const char* k_fast_sessions = "[session]\nidle_timeout_ms = 1000\nkeepalive_ms = 200\n";
 
+// A `sluice` CLI process with its stdout in a temporary file; the file is
+// removed and the process killed (if still running) at destruction.
+class cli_process {
+ public:
+  explicit cli_process(const std::vector<std::string>& args) {
+    char tmpl[] = "/tmp/sluice-cli-XXXXXX";
+    const int fd = ::mkstemp(tmpl);
+    if (fd < 0) return;
+    _out = tmpl;
+    const std::string cli = binary_path("sluice");
+    std::vector<char*> argv{const_cast<char*>(cli.c_str())};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    _pid = ::fork();
+    if (_pid == 0) {
+      ::dup2(fd, 1);
+      ::execv(cli.c_str(), argv.data());
+      ::_exit(127);
+    }
+    ::close(fd);
+  }
+  ~cli_process() {
+    if (_pid > 0) {
+      ::kill(_pid, SIGKILL);
+      wait();
+    }
+    if (!_out.empty()) std::remove(_out.c_str());
+  }
+  pid_t pid() const noexcept { return _pid; }
+  // The non-empty lines printed so far.
+  std::vector<std::string> lines() const {
+    std::vector<std::string> v;
+    std::ifstream in(_out);
+    for (std::string l; std::getline(in, l);)
+      if (!l.empty()) v.push_back(l);
+    return v;
+  }
+  // Reaps the process; its wait status.
+  int wait() {
+    int st = 0;
+    if (_pid > 0) ::waitpid(_pid, &st, 0);
+    _pid = -1;
+    return st;
+  }
+
+ private:
+  std::string _out;
+  pid_t _pid = -1;
+};
+
 struct held {
   client::queue_handle q;
   wire::guid guid;
@@ -73,32 +123,13 @@ TEST(broker_delivery, messages_of_a_killed_consumer_reach_another_with_higher_de
   ASSERT_TRUE(poll_until({p.get()}, [&] { return acked == 10; }));
 
   // The doomed consumer is a real process: `sluice sub --no-confirm`.
-  char out_tmpl[] = "/tmp/sluice-kill-XXXXXX";
-  const int out_fd = ::mkstemp(out_tmpl);
-  ASSERT_GE(out_fd, 0);
-  const std::string cli = binary_path("sluice");
-  const std::string addr = broker.address();
-  const pid_t child = ::fork();
-  if (child == 0) {
-    ::dup2(out_fd, 1);
-    ::execl(cli.c_str(), cli.c_str(), "sub", "prio/kill", "--no-confirm", "--broker", addr.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(out_fd);
-  const auto lines = [&] {
-    std::ifstream in(out_tmpl);
-    int n = 0;
-    for (std::string l; std::getline(in, l);) n += !l.empty();
-    return n;
-  };
+  cli_process sub({"sub", "prio/kill", "--no-confirm", "--broker", broker.address()});
+  ASSERT_GT(sub.pid(), 0);
   const time_ns deadline = monotonic_now_ns() + 10 * k_ns_per_s;
-  while (lines() < 10 && monotonic_now_ns() < deadline) ::usleep(10'000);
-  ASSERT_EQ(lines(), 10) << "the child consumer should hold all ten";
-  ::kill(child, SIGKILL);
-  int st = 0;
-  ::waitpid(child, &st, 0);
-  std::remove(out_tmpl);
+  while (sub.lines().size() < 10 && monotonic_now_ns() < deadline) ::usleep(10'000);
+  ASSERT_EQ(sub.lines().size(), 10u) << "the child consumer should hold all ten";
+  ::kill(sub.pid(), SIGKILL);
+  sub.wait();
 
   auto c = connect_client(broker.address());
   std::vector<held> got;
@@ -161,37 +192,19 @@ TEST(broker_delivery, a_stopped_consumer_keeps_its_session_catches_up_and_slows_
   });
   ASSERT_TRUE(other->open_queue("prio/other", reader()).ok());
 
-  char out_tmpl[] = "/tmp/sluice-stop-XXXXXX";
-  const int out_fd = ::mkstemp(out_tmpl);
-  ASSERT_GE(out_fd, 0);
-  const std::string cli = binary_path("sluice");
-  const std::string addr = broker.address();
-  const pid_t child = ::fork();
-  if (child == 0) {
-    ::dup2(out_fd, 1);
-    ::execl(cli.c_str(), cli.c_str(), "sub", stopped_uri.c_str(), "--json", "--credit", "8192", "--broker",
-            addr.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(out_fd);
-  const auto read_lines = [&] {
-    std::vector<std::string> v;
-    std::ifstream in(out_tmpl);
-    for (std::string l; std::getline(in, l);)
-      if (!l.empty() && l.back() == '}') v.push_back(l);
-    return v;
-  };
+  cli_process sub({"sub", stopped_uri, "--json", "--credit", "8192", "--broker", broker.address()});
+  ASSERT_GT(sub.pid(), 0);
   const auto wait_lines = [&](std::size_t n, double seconds) {
     const time_ns deadline = monotonic_now_ns() + static_cast<time_ns>(seconds * 1e9);
-    while (read_lines().size() < n && monotonic_now_ns() < deadline) poll_for({p.get(), other.get()}, 0.01);
-    return read_lines().size();
+    while (sub.lines().size() < n && monotonic_now_ns() < deadline) poll_for({p.get(), other.get()}, 0.01);
+    return sub.lines().size();
   };
 
   constexpr int k_before = 500;
   constexpr int k_total = 6500;
   ASSERT_TRUE(post_numbered(*p, ws, "s", 0, k_before));
   ASSERT_EQ(wait_lines(k_before, 20), static_cast<std::size_t>(k_before)) << "the consumer process is up";
-  ASSERT_EQ(::kill(child, SIGSTOP), 0);
+  ASSERT_EQ(::kill(sub.pid(), SIGSTOP), 0);
   const time_ns stopped_at = monotonic_now_ns();
   ASSERT_TRUE(post_numbered(*p, ws, "s", k_before, k_total)) << "PUTs are ACKed while the consumer is stopped";
   ASSERT_TRUE(post_numbered(*p, wo, "o", 0, 2000));
@@ -199,7 +212,7 @@ TEST(broker_delivery, a_stopped_consumer_keeps_its_session_catches_up_and_slows_
       << "the other queue's consumer got " << other_got << " of 2000 while this one was stopped";
   // Hold the stop for two seconds in all (the fault; nothing waits on it).
   while (monotonic_now_ns() - stopped_at < 2 * k_ns_per_s) poll_for({p.get(), other.get()}, 0.05);
-  ASSERT_EQ(::kill(child, SIGCONT), 0);
+  ASSERT_EQ(::kill(sub.pid(), SIGCONT), 0);
   EXPECT_EQ(wait_lines(k_total, 60), static_cast<std::size_t>(k_total)) << "caught up after SIGCONT";
 
   // Its session, still open, and what the broker resent on it.
@@ -212,12 +225,10 @@ TEST(broker_delivery, a_stopped_consumer_keeps_its_session_catches_up_and_slows_
       resent = s.value("retransmits", UINT64_MAX);
     }
   }
-  ::kill(child, SIGTERM);
-  int st = 0;
-  ::waitpid(child, &st, 0);
+  ::kill(sub.pid(), SIGTERM);
+  const int st = sub.wait();
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "sluice sub status " << st;
-  const auto lines = read_lines();
-  std::remove(out_tmpl);
+  const auto lines = sub.lines();
   ASSERT_EQ(lines.size(), static_cast<std::size_t>(k_total));
   for (int i = 0; i < k_total; ++i) {
     const auto j = nlohmann::json::parse(lines[static_cast<std::size_t>(i)]);
