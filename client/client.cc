@@ -29,6 +29,7 @@ const char* errc_text(errc c) noexcept {
     case errc::invalid_argument: return "invalid argument";
     case errc::broker_refused: return "broker refused";
     case errc::redirect_loop: return "redirect loop (too many REDIRECTs)";
+    case errc::unreachable: return "unreachable (nothing listens at the broker's address)";
   }
   return "unknown error";
 }
@@ -44,6 +45,10 @@ std::string describe(const error& e) {
 std::string describe_connect(const error& e) {
   if (e.code == errc::broker_refused && e.status == wire::status::limit_reached) {
     return "the broker is at its session limit (limits.max_sessions per shard): try again later, or raise it";
+  }
+  if (e.code == errc::unreachable) {
+    return "nothing listens there (the host answered \"port unreachable\" at once): is sluice-broker running, "
+           "on this address and port?";
   }
   if (e.code == errc::broker_refused && e.status == wire::status::shutting_down) {
     return "the broker is draining or shutting down and takes no new sessions: use another node";
@@ -140,6 +145,7 @@ result<std::unique_ptr<client>, error> client::connect(const client_config& cfg)
   }
   transport::udp_port_config pc;
   pc.bind = *net_addr::from_ip_port(addr->family == AF_INET6 ? "::" : "0.0.0.0", 0);
+  pc.report_unreachable = true;  // a handshake to a port nothing listens on fails at once
   pc.max_datagram_sz = c.session.max_datagram_sz;
   std::string err;
   auto port = transport::udp_port::open(pc, err);

@@ -64,6 +64,7 @@ enum class errc : std::uint8_t {
   invalid_argument,    // bad URI, options or address (detected locally)
   broker_refused,      // the broker answered with an error status (see error::status)
   redirect_loop,       // too many REDIRECTs for one open
+  unreachable = 14,    // nothing listens at the broker's address (the network said port unreachable)
 };
 
 struct error {

@@ -68,6 +68,7 @@ result<broker_link*, error> client::impl::link_to(lock_t& lk, const net_addr& ad
     l->st = broker_link::state::dead;
     return unexpected{error{errc::connect_failed}};
   }
+  if (l->close_reason == wire::status::unreachable) return unexpected{error{errc::unreachable}};
   // The broker answered the handshake with REFUSE: say why (its session
   // limit, draining) instead of waiting out the connect timeout.
   if (l->close_reason != wire::status::timeout && l->close_reason != wire::status::ok) {

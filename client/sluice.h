@@ -48,7 +48,8 @@ enum {
   SLUICE_EREFUSED = -10,      /* the broker answered with an error status: sluice_last_status() */
   SLUICE_EREDIRECTLOOP = -11, /* too many REDIRECTs for one open */
   SLUICE_ENOMEM = -12,        /* out of memory */
-  SLUICE_EINTERNAL = -13      /* unexpected internal failure */
+  SLUICE_EINTERNAL = -13,     /* unexpected internal failure */
+  SLUICE_EUNREACHABLE = -14   /* nothing listens at the broker's address (port unreachable) */
 };
 
 /* Broker status codes (docs/protocol.md §7), carried in acks and returned by
@@ -74,7 +75,8 @@ enum {
   SLUICE_STATUS_IDLE_TIMEOUT = 17,
   SLUICE_STATUS_RETRANSMIT_LIMIT = 18,
   SLUICE_STATUS_RESET = 19,
-  SLUICE_STATUS_INTERNAL = 20
+  SLUICE_STATUS_INTERNAL = 20,
+  SLUICE_STATUS_UNREACHABLE = 21  /* local only: nothing listens at the peer's address */
 };
 
 typedef struct sluice_client sluice_client;

@@ -21,7 +21,9 @@ using sluice::client::error;
 static_assert(sizeof(sluice_guid) == sizeof(sluice::wire::guid), "sluice_guid mirrors wire::guid");
 static_assert(SLUICE_EREDIRECTLOOP == -static_cast<int>(errc::redirect_loop), "codes mirror errc");
 static_assert(SLUICE_EINVAL == -static_cast<int>(errc::invalid_argument), "codes mirror errc");
+static_assert(SLUICE_EUNREACHABLE == -static_cast<int>(errc::unreachable), "codes mirror errc");
 static_assert(SLUICE_STATUS_INTERNAL == static_cast<int>(sluice::wire::status::internal), "statuses mirror §7");
+static_assert(SLUICE_STATUS_UNREACHABLE == static_cast<int>(sluice::wire::status::unreachable), "statuses mirror §7");
 static_assert(SLUICE_STATUS_SHUTTING_DOWN == static_cast<int>(sluice::wire::status::shutting_down),
               "statuses mirror §7");
 
@@ -72,6 +74,7 @@ const char* sluice_strerror(int code) {
     case SLUICE_EREDIRECTLOOP: return "redirect loop (too many REDIRECTs)";
     case SLUICE_ENOMEM: return "out of memory";
     case SLUICE_EINTERNAL: return "internal error";
+    case SLUICE_EUNREACHABLE: return "unreachable (nothing listens at the broker's address)";
     default: return "unknown error code";
   }
 }

@@ -80,6 +80,8 @@ std::unique_ptr<client::client> connect_or_report(const char* cmd, const std::st
                client::describe_connect(e).c_str());
   if (e.code == client::errc::invalid_argument) {
     std::fprintf(stderr, "%s: --broker takes IP:PORT, e.g. 127.0.0.1:7600 (host names are not resolved)\n", cmd);
+  } else if (e.code == client::errc::unreachable) {
+    std::fprintf(stderr, "%s: set the address with --broker IP:PORT (shard 0's port, node.base_port)\n", cmd);
   } else if (e.code == client::errc::connect_failed || e.code == client::errc::timeout) {
     std::fprintf(stderr, "%s: is sluice-broker running and listening there? Set the address with --broker IP:PORT\n",
                  cmd);

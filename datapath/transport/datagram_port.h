@@ -48,6 +48,11 @@ class datagram_port {
   // arrives (its socket buffer, its RX ring); 0 = cannot say. The endpoint
   // shares it among the peers that send as their byte windows.
   virtual std::uint64_t receive_buffer_bytes() const noexcept { return 0; }
+  // Addresses the network reported as not listening (an ICMP port
+  // unreachable for a datagram sent there) since the last call, up to
+  // out.size(); returns how many. Only ports asked to watch for them say
+  // any (a client's: nothing listens at the broker's address).
+  virtual std::size_t take_unreachable(std::span<net_addr> /*out*/) noexcept { return 0; }
 
   // One more descriptor whose readability ends wait(): the shard's journal
   // ring, so a disk completion wakes a sleeping shard. -1 clears it.

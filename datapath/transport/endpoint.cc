@@ -1,6 +1,7 @@
 #include "datapath/transport/endpoint.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 namespace sluice::transport {
@@ -342,6 +343,18 @@ std::size_t endpoint::poll(poll_options o) noexcept {
   const std::uint64_t sent_before = _tx.sent_total();
   const std::size_t n = o.receive ? _port.receive(_rx) : 0;
   for (std::size_t i = 0; i < n; ++i) on_datagram(_rx[i]);
+  // Nothing listens where a handshake of ours went: end it now, not at its
+  // connect timeout. Only handshakes: an open session rides out what may be
+  // a restart, and a forged ICMP cannot end it.
+  std::array<net_addr, 4> gone;
+  for (std::size_t k = 0, u = _port.take_unreachable(gone); k < u; ++k) {
+    for (auto& sp : _sessions) {
+      if (sp->state() == session_state::connecting && sp->id() == 0 && sp->peer() == gone[k]) {
+        ++_ctr.connect_unreachable;
+        sp->close(wire::status::unreachable);
+      }
+    }
+  }
 
   const time_ns now = _clock.now_ns();
   if (now >= _next_timer_ns) {

@@ -64,6 +64,7 @@ struct endpoint_counters {
   std::uint64_t refused_draining = 0;  // verified CONNECT while draining (answered REFUSE shutting_down)
   std::uint64_t refused_by_peer = 0;   // our handshake answered with REFUSE
   std::uint64_t connect_timeouts = 0;
+  std::uint64_t connect_unreachable = 0;  // our handshake drew "port unreachable" (datagram_port::take_unreachable)
 };
 
 class endpoint {

@@ -1,5 +1,6 @@
 #include "datapath/transport/udp_port.h"
 
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -29,6 +30,11 @@ std::unique_ptr<udp_port> udp_port::open(const udp_port_config& cfg, std::string
   }
   if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0) {
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+  }
+  if (cfg.report_unreachable) {
+    const int on = 1;
+    const bool v6 = cfg.bind.family == AF_INET6;
+    ::setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVERR : IP_RECVERR, &on, sizeof on);
   }
   sockaddr_storage ss{};
   const socklen_t len = cfg.bind.to_sockaddr(ss);
@@ -100,6 +106,10 @@ std::size_t udp_port::receive(std::span<rx_datagram> out) noexcept {
   }
   ++_ctr.rx_syscalls;
   const int n = ::recvmmsg(_fd, _rx_msgs.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
+  if (n < 0 && _cfg.report_unreachable && errno != EAGAIN && errno != EWOULDBLOCK) {
+    drain_errors();  // the pending error (ECONNREFUSED ...) was reported instead of data: read why
+    return 0;
+  }
   if (n <= 0) return 0;
   std::size_t kept = 0;
   for (int i = 0; i < n; ++i) {
@@ -145,12 +155,54 @@ std::size_t udp_port::send(std::span<const tx_datagram> in) noexcept {
       break;
     }
     // An error for this one datagram (for example an unreachable address):
-    // drop it and go on with the rest.
+    // drop it and go on with the rest. A pending ICMP error is reported
+    // here too: read why (and empty the error queue, or poll() would keep
+    // waking on POLLERR).
+    if (n < 0 && _cfg.report_unreachable) drain_errors();
     ++_ctr.tx_dropped;
     ++done;
   }
   _ctr.tx_datagrams += sent;
   return sent;
+}
+
+void udp_port::drain_errors() noexcept {
+  for (int guard = 0; guard < 64; ++guard) {
+    ::sockaddr_storage offender_to{};  // where the datagram that drew the error was going
+    std::array<std::byte, 512> control{};
+    std::byte data[64];
+    ::iovec iov{data, sizeof data};
+    ::msghdr h{};
+    h.msg_name = &offender_to;
+    h.msg_namelen = sizeof offender_to;
+    h.msg_iov = &iov;
+    h.msg_iovlen = 1;
+    h.msg_control = control.data();
+    h.msg_controllen = control.size();
+    if (::recvmsg(_fd, &h, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+    for (::cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+      const bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
+      const bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
+      if (!v4 && !v6) continue;
+      ::sock_extended_err e;
+      std::memcpy(&e, CMSG_DATA(c), sizeof e);
+      // ICMP destination unreachable / port unreachable (ICMPv6: type 1, code 4).
+      const bool port_unreachable = (e.ee_origin == SO_EE_ORIGIN_ICMP && e.ee_type == 3 && e.ee_code == 3) ||
+                                    (e.ee_origin == SO_EE_ORIGIN_ICMP6 && e.ee_type == 1 && e.ee_code == 4);
+      if (!port_unreachable) continue;
+      ++_ctr.unreachable;
+      if (_unreachable_cnt < k_unreachable_max) {
+        _unreachable[_unreachable_cnt++] = net_addr::from_sockaddr(reinterpret_cast<const sockaddr*>(&offender_to));
+      }
+    }
+  }
+}
+
+std::size_t udp_port::take_unreachable(std::span<net_addr> out) noexcept {
+  const std::size_t n = std::min(out.size(), _unreachable_cnt);
+  std::copy_n(_unreachable.begin(), n, out.begin());
+  _unreachable_cnt = 0;
+  return n;
 }
 
 void udp_port::wait(time_ns timeout) noexcept {

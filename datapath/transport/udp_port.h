@@ -9,6 +9,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,6 +27,10 @@ struct udp_port_config {
   std::size_t max_datagram_sz = wire::k_datagram_sz_default;  // receive buffer per datagram
   std::uint32_t burst = 64;            // datagrams per recvmmsg / sendmmsg
   int socket_buffer_bytes = 4 << 20;   // SO_RCVBUF / SO_SNDBUF
+  // Ask the kernel for the ICMP errors our datagrams draw (IP_RECVERR) and
+  // report port-unreachable ones through take_unreachable(). A client sets
+  // it: on loopback and most LANs "nothing listens there" is known at once.
+  bool report_unreachable = false;
 };
 
 struct udp_port_counters {
@@ -35,6 +40,7 @@ struct udp_port_counters {
   std::uint64_t tx_dropped = 0;     // socket buffer full or send error
   std::uint64_t rx_syscalls = 0;
   std::uint64_t tx_syscalls = 0;
+  std::uint64_t unreachable = 0;    // ICMP port unreachable reports (report_unreachable)
 };
 
 class udp_port final : public datagram_port {
@@ -54,6 +60,7 @@ class udp_port final : public datagram_port {
   void wait(time_ns timeout) noexcept override;
   net_addr local_addr() const noexcept override { return _local; }
   std::uint64_t receive_buffer_bytes() const noexcept override { return _rcvbuf_payload; }
+  std::size_t take_unreachable(std::span<net_addr> out) noexcept override;
 
   int fd() const noexcept { return _fd; }
   const udp_port_counters& counters() const noexcept { return _ctr; }
@@ -71,8 +78,15 @@ class udp_port final : public datagram_port {
   std::vector<::mmsghdr> _tx_msgs;
   std::vector<::iovec> _tx_iov;
   std::vector<::sockaddr_storage> _tx_addr;
+  // Reads the socket's error queue: port-unreachable reports go to
+  // _unreachable (at most k_unreachable_max kept), the rest are dropped.
+  void drain_errors() noexcept;
+  static constexpr std::size_t k_unreachable_max = 8;
+
   udp_port_counters _ctr;
   std::uint64_t _rcvbuf_payload = 0;  // see open()
+  std::array<net_addr, k_unreachable_max> _unreachable{};
+  std::size_t _unreachable_cnt = 0;
 };
 
 }  // namespace sluice::transport

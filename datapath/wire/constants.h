@@ -135,8 +135,9 @@ enum class status : std::uint16_t {
   retransmit_limit = 18,   // CLOSE reason: peer stopped acknowledging
   reset = 19,              // CLOSE reason: peer answered RESET
   internal = 20,
+  unreachable = 21,        // local end only: the network said nothing listens at the peer's address
 };
-inline constexpr std::uint16_t k_status_max = 20;
+inline constexpr std::uint16_t k_status_max = 21;
 const char* status_name(status s) noexcept;
 
 // ---- decode/encode failures (never on the wire) -----------------------------

@@ -510,7 +510,7 @@ TEST(frame_bodies, encoders_refuse_over_limit_and_invalid_values) {
   const buf big_props = filled(k_properties_sz_max + 1, 0);
   EXPECT_EQ(enc([&](mut_bytes o) { return encode_put(o, {put_ref().f, big_props, {}}); }), errc::too_large);
   EXPECT_EQ(enc([&](mut_bytes o) { return encode_push(o, {push_ref().f, big_props, {}}); }), errc::too_large);
-  EXPECT_EQ(enc([](mut_bytes o) { return encode_queue_opened(o, {1, 2, 21, 0, 3}); }), errc::bad_field);
+  EXPECT_EQ(enc([](mut_bytes o) { return encode_queue_opened(o, {1, 2, k_status_max + 1, 0, 3}); }), errc::bad_field);
   EXPECT_EQ(enc([](mut_bytes o) { return encode_redirect(o, {1, 0, 4, {}}); }), errc::bad_field);
   EXPECT_EQ(enc([](mut_bytes o) { return encode_ack(o, {}); }), errc::bad_field);
   EXPECT_EQ(enc([](mut_bytes o) { return encode_confirm(o, {}); }), errc::bad_field);

@@ -49,6 +49,7 @@ const char* status_name(status s) noexcept {
     case status::retransmit_limit: return "retransmit_limit";
     case status::reset: return "reset";
     case status::internal: return "internal";
+    case status::unreachable: return "unreachable";
   }
   return "invalid_status";
 }
