@@ -153,7 +153,12 @@ int run_runner(const runner_options& o) {
 
   std::string out = o.out_dir;
   if (out.empty() && o.compare) {
-    out = (std::filesystem::exists("bench/results") ? "bench/results/" : "sluice-bench-results/") + today();
+    // A second compare on the same day gets a folder of its own: the
+    // default must never overwrite a report (perhaps a committed one).
+    const std::string base =
+        (std::filesystem::exists("bench/results") ? "bench/results/" : "sluice-bench-results/") + today();
+    out = base;
+    for (int n = 2; std::filesystem::exists(out + "/report.md"); ++n) out = base + "-" + std::to_string(n);
   }
   if (!out.empty()) {
     std::error_code ec;

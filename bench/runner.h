@@ -17,7 +17,7 @@ struct runner_options {
   std::vector<std::string> peers;       // compare: empty = all
   double seconds = -1;                  // < 0: the scenario's own
   double warmup = -1;
-  std::string out_dir;                  // compare: default bench/results/<date>
+  std::string out_dir;                  // compare: default bench/results/<date> (-2, -3 … if it holds a report)
   std::uint32_t shards = 2;
   double client_linger_us = -1;  // < 0: the client library's default
   bool smoke = false;
