@@ -137,7 +137,7 @@ class scanner {
     if (_pf_pos <= pos) {  // a new segment or window, or a skip: start over after this record
       _pf_pos = pos;
       _pf_ahead = 0;
-    } else {
+    } else if (_pf_ahead > 0) {
       --_pf_ahead;  // this record was one of them
     }
     while (_pf_ahead < k_prefetch_depth) {
@@ -273,6 +273,8 @@ status<errc> scanner::scan_segment(std::size_t idx) {
   }
   bool clean = !resume.has_value();
   std::uint64_t pos = resume.value_or(k_segment_data_off);
+  _pf_pos = 0;  // the prefetch cursor starts over in each segment
+  _pf_ahead = 0;
   while (pos + sizeof(record_header) <= r.size()) {
     const auto head = r.at(pos, sizeof(record_header));
     if (!head) return unexpected{head.error()};

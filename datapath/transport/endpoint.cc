@@ -317,7 +317,9 @@ void endpoint::run_timers() noexcept {
   // equal share of it as its byte window (§4.13), so that together they do
   // not overrun it. A peer counts as sending if it sent in the last 50 ms.
   if (const std::uint64_t cap = _port.receive_buffer_bytes(); cap != 0) {
-    const std::uint64_t floor = std::min(cap * 7 / 8, std::uint64_t{16} * _cfg.session.max_datagram_sz);
+    // 16 frames: the frame unit, not the datagram (16 KiB datagrams made it 256 KiB a peer).
+    const std::uint64_t floor =
+        std::min(cap * 7 / 8, std::uint64_t{16} * wire::frame_unit_sz(_cfg.session.max_datagram_sz));
     const std::uint64_t share = cap * 7 / 8 / std::max<std::uint64_t>(sending, 1);
     _recv_share = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(share, floor, UINT32_MAX));
   }
@@ -346,7 +348,7 @@ std::size_t endpoint::poll(poll_options o) noexcept {
   // Nothing listens where a handshake of ours went: end it now, not at its
   // connect timeout. Only handshakes: an open session rides out what may be
   // a restart, and a forged ICMP cannot end it.
-  std::array<net_addr, 4> gone;
+  std::array<net_addr, 8> gone;
   for (std::size_t k = 0, u = _port.take_unreachable(gone); k < u; ++k) {
     for (auto& sp : _sessions) {
       if (sp->state() == session_state::connecting && sp->id() == 0 && sp->peer() == gone[k]) {

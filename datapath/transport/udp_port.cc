@@ -130,6 +130,7 @@ std::size_t udp_port::receive(std::span<rx_datagram> out) noexcept {
 std::size_t udp_port::send(std::span<const tx_datagram> in) noexcept {
   std::size_t done = 0;
   std::size_t sent = 0;
+  bool retried = false;  // the datagram at `done` already met a pending error once
   while (done < in.size()) {
     const std::size_t cnt = std::min<std::size_t>(in.size() - done, _cfg.burst);
     for (std::size_t i = 0; i < cnt; ++i) {
@@ -145,6 +146,10 @@ std::size_t udp_port::send(std::span<const tx_datagram> in) noexcept {
     ++_ctr.tx_syscalls;
     const int n = ::sendmmsg(_fd, _tx_msgs.data(), static_cast<unsigned>(cnt), MSG_DONTWAIT);
     if (n > 0) {
+      // A batch cut short may have met a pending ICMP error, reported to
+      // the datagram after the last one sent and lost: look at the queue.
+      if (_cfg.report_unreachable && static_cast<std::size_t>(n) < cnt) _errors_pending = true;
+      retried = false;
       done += static_cast<std::size_t>(n);
       sent += static_cast<std::size_t>(n);
       continue;
@@ -155,10 +160,16 @@ std::size_t udp_port::send(std::span<const tx_datagram> in) noexcept {
       break;
     }
     // An error for this one datagram (for example an unreachable address):
-    // drop it and go on with the rest. A pending ICMP error is reported
-    // here too: read why (and empty the error queue, or poll() would keep
-    // waking on POLLERR).
-    if (n < 0 && _cfg.report_unreachable) drain_errors();
+    // drop it and go on with the rest. A pending ICMP error (from an
+    // earlier datagram) is reported here instead of sending this one: read
+    // why (and empty the error queue, or poll() would keep waking on
+    // POLLERR), then send this one again, once.
+    if (n < 0 && _cfg.report_unreachable && !retried) {
+      drain_errors();
+      retried = true;
+      continue;
+    }
+    retried = false;
     ++_ctr.tx_dropped;
     ++done;
   }
@@ -167,6 +178,7 @@ std::size_t udp_port::send(std::span<const tx_datagram> in) noexcept {
 }
 
 void udp_port::drain_errors() noexcept {
+  _errors_pending = false;
   for (int guard = 0; guard < 64; ++guard) {
     ::sockaddr_storage offender_to{};  // where the datagram that drew the error was going
     std::array<std::byte, 512> control{};
@@ -199,6 +211,7 @@ void udp_port::drain_errors() noexcept {
 }
 
 std::size_t udp_port::take_unreachable(std::span<net_addr> out) noexcept {
+  if (_errors_pending) drain_errors();
   const std::size_t n = std::min(out.size(), _unreachable_cnt);
   std::copy_n(_unreachable.begin(), n, out.begin());
   _unreachable_cnt = 0;
@@ -210,6 +223,9 @@ void udp_port::wait(time_ns timeout) noexcept {
   std::array<::pollfd, 2> p{::pollfd{_fd, POLLIN, 0}, ::pollfd{_wake_fd, POLLIN, 0}};
   const ::timespec ts{static_cast<time_t>(timeout / k_ns_per_s), static_cast<long>(timeout % k_ns_per_s)};
   ::ppoll(p.data(), _wake_fd >= 0 ? 2 : 1, &ts, nullptr);
+  // An ICMP report waiting in the error queue keeps POLLERR up: read it, or
+  // every later wait returns at once.
+  if (_cfg.report_unreachable && (p[0].revents & POLLERR) != 0) drain_errors();
 }
 
 }  // namespace sluice::transport

@@ -87,6 +87,7 @@ class udp_port final : public datagram_port {
   std::uint64_t _rcvbuf_payload = 0;  // see open()
   std::array<net_addr, k_unreachable_max> _unreachable{};
   std::size_t _unreachable_cnt = 0;
+  bool _errors_pending = false;  // a send may have met an ICMP error it could not report
 };
 
 }  // namespace sluice::transport

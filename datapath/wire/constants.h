@@ -135,9 +135,11 @@ enum class status : std::uint16_t {
   retransmit_limit = 18,   // CLOSE reason: peer stopped acknowledging
   reset = 19,              // CLOSE reason: peer answered RESET
   internal = 20,
-  unreachable = 21,        // local end only: the network said nothing listens at the peer's address
+  unreachable = 21,        // local only, never on the wire: the network said nothing listens at the peer's address
 };
-inline constexpr std::uint16_t k_status_max = 21;
+// The largest status that travels on the wire (decoders refuse more);
+// `unreachable` lies past it, local only.
+inline constexpr std::uint16_t k_status_max = 20;
 const char* status_name(status s) noexcept;
 
 // ---- decode/encode failures (never on the wire) -----------------------------

@@ -177,7 +177,10 @@ bool post_numbered(client::client& p, client::queue_handle w, const std::string&
 // and the broker resent a bounded number of frames to it (the byte window
 // kept it from overrunning the consumer's buffer).
 TEST(broker_delivery, a_stopped_consumer_keeps_its_session_catches_up_and_slows_no_other_queue) {
-  broker_process broker;
+  // The stop lasts at least 2 s, longer on a loaded machine (posting and the
+  // other queue's delivery happen during it): the broker must not end the
+  // silent session for idleness meanwhile.
+  broker_process broker(with_extra("[session]\nidle_timeout_ms = 120000\n"));
   ASSERT_TRUE(broker.start()) << broker.error();
   auto p = connect_client(broker.address());
   auto other = connect_client(broker.address());

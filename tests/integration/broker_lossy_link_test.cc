@@ -6,8 +6,9 @@
 // in order. The clients size their datagrams to the veth's MTU (1,472
 // bytes), so this also runs the path-sized datagram rule over a real route.
 //
-// Needs root (namespaces, nftables); exit status 77 (skipped) where they
-// are missing, with the reason printed.
+// Needs root and nft; exit status 77 (skipped) where either is missing,
+// with the reason printed. Namespaces left by a killed earlier run are
+// removed first.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@ namespace {
 class lossy_link {
  public:
   lossy_link() {
+    remove_stale();
     const std::string pid = std::to_string(::getpid());
     broker_ns = "sluice-lossy-b-" + pid;
     client_ns = "sluice-lossy-c-" + pid;
@@ -68,6 +70,21 @@ class lossy_link {
     }
   }
   ~lossy_link() { remove(); }
+  // Namespaces of an earlier run that was killed (its PID gone).
+  static void remove_stale() {
+    std::string out;
+    run_command("ip netns list", &out);
+    std::size_t at = 0;
+    while ((at = out.find("sluice-lossy-", at)) != std::string::npos) {
+      const std::size_t end = out.find_first_of(" \n", at);
+      const std::string name = out.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      at += name.size();
+      const std::string pid = name.substr(name.rfind('-') + 1);
+      if (pid != std::to_string(::getpid()) && ::access(("/proc/" + pid).c_str(), F_OK) != 0) {
+        run_command("ip netns del " + name + " 2>/dev/null");
+      }
+    }
+  }
   void remove() {
     run_command("ip netns del " + broker_ns + " 2>/dev/null");
     run_command("ip netns del " + client_ns + " 2>/dev/null");
@@ -90,12 +107,12 @@ TEST(broker_lossy_link, every_put_acked_and_every_message_delivered_once_in_orde
     std::printf("skipped: needs root for network namespaces and nftables\n");
     std::exit(77);
   }
-  lossy_link link;
-  if (!link.error.empty()) {
-    std::printf("skipped: cannot build the lossy link: %s\n", link.error.c_str());
-    link.remove();  // exit() runs no destructor
+  if (run_command("command -v nft >/dev/null") != 0) {
+    std::printf("skipped: no nft here (deploy/install-deps.sh installs nftables)\n");
     std::exit(77);
   }
+  lossy_link link;
+  ASSERT_TRUE(link.error.empty()) << "cannot build the lossy link: " << link.error;
   broker_options bo;
   bo.listen = "198.18.3.1";
   broker_process broker(bo);
