@@ -64,10 +64,8 @@ void session::open(const params& p, session_handler& h) noexcept {
   _datagram_sz = std::min<std::uint16_t>(_cfg.max_datagram_sz, p.peer_max_datagram_sz);
   _window = std::min(_cfg.send_window, p.peer_recv_window);
   // The largest body that fits the negotiated window as fragments.
-  const std::size_t chunk_body = wire::frame_unit_sz(_datagram_sz) - wire::k_packet_header_sz -
-                                 wire::k_frame_header_sz - sizeof(wire::fragment_fixed);
   _max_message_sz = static_cast<std::uint32_t>(
-      std::min<std::size_t>(p.peer_max_message_sz, chunk_body * _window));
+      std::min<std::size_t>(p.peer_max_message_sz, fragment_chunk_max() * _window));
   _snd_una = _snd_tx = _snd_nxt = 0;
   _rcv_nxt = _rcv_high = 0;
   _rto = _cfg.rto_initial_ns;
@@ -127,8 +125,7 @@ void session::note_queued(std::size_t len) noexcept {
 }
 
 status<errc> session::enqueue_fragments(frame_type type, wire::bytes body) noexcept {
-  const std::size_t chunk_body = wire::frame_unit_sz(_datagram_sz) - wire::k_packet_header_sz -
-                                 wire::k_frame_header_sz - sizeof(wire::fragment_fixed);
+  const std::size_t chunk_body = fragment_chunk_max();
   const std::size_t n = (body.size() + chunk_body - 1) / chunk_body;
   if (n > _window) return unexpected{errc::too_large};  // could never fit the window
   if (_window - in_flight() < n || _pool.free_cnt() < n) {

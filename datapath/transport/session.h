@@ -137,6 +137,8 @@ class session {
     return wire::frame_unit_sz(_datagram_sz) - wire::k_packet_header_sz - wire::k_frame_header_sz;
   }
   std::uint16_t datagram_sz() const noexcept { return _datagram_sz; }
+  // Largest chunk of a message one FRAGMENT carries (§4.12).
+  std::size_t fragment_chunk_max() const noexcept { return frame_body_max() - sizeof(wire::fragment_fixed); }
   // Largest application frame body the peer accepts.
   std::uint32_t max_message_sz() const noexcept { return _max_message_sz; }
 

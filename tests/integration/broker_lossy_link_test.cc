@@ -69,7 +69,10 @@ class lossy_link {
       }
     }
   }
-  ~lossy_link() { remove(); }
+  ~lossy_link() {
+    run_command("ip netns del " + broker_ns + " 2>/dev/null");
+    run_command("ip netns del " + client_ns + " 2>/dev/null");
+  }
   // Namespaces of an earlier run that was killed (its PID gone).
   static void remove_stale() {
     std::string out;
@@ -84,10 +87,6 @@ class lossy_link {
         run_command("ip netns del " + name + " 2>/dev/null");
       }
     }
-  }
-  void remove() {
-    run_command("ip netns del " + broker_ns + " 2>/dev/null");
-    run_command("ip netns del " + client_ns + " 2>/dev/null");
   }
   // Datagrams the rules dropped in `ns`.
   std::uint64_t dropped(const std::string& ns) const {
